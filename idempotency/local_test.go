@@ -78,7 +78,7 @@ func TestLocalEvictsCompletedFirst(t *testing.T) {
 func TestLocalExpiresLazily(t *testing.T) {
 	l := idempotency.NewLocal()
 	for i := range 100 {
-		k := string(rune('a' + i%26)) + string(rune('0'+i/26))
+		k := string(rune('a'+i%26)) + string(rune('0'+i/26))
 		c, _ := l.BeginAt(t0, k, "", time.Second)
 		if i%2 == 0 {
 			l.CompleteAt(t0, k, c.Token, nil, time.Second)
