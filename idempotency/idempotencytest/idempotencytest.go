@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) idempotency.Store) {
 		{"KeysIndependent", testKeysIndependent},
 		{"BadInput", testBadInput},
 		{"Cancelled", testCancelled},
+		{"HTTPExactlyOnce", testHTTPExactlyOnce},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
