@@ -26,7 +26,8 @@ type storedResponse struct {
 	body     []byte
 }
 
-// appendResponse appends the encoding of the response to dst.
+// appendResponse appends the encoding of the response to dst, with the
+// values of h under names, which must be in canonical form.
 func appendResponse(dst []byte, status int, tooLarge bool, h http.Header, names []string, body []byte) []byte {
 	var flags byte
 	if tooLarge {
@@ -36,11 +37,11 @@ func appendResponse(dst []byte, status int, tooLarge bool, h http.Header, names 
 	dst = append(dst, responseVersion, flags, byte(status>>8), byte(status))
 	n := 0
 	for _, name := range names {
-		n += len(h.Values(name))
+		n += len(h[name])
 	}
 	dst = binary.AppendUvarint(dst, uint64(n))
 	for _, name := range names {
-		for _, v := range h.Values(name) {
+		for _, v := range h[name] {
 			dst = binary.AppendUvarint(dst, uint64(len(name)))
 			dst = append(dst, name...)
 			dst = binary.AppendUvarint(dst, uint64(len(v)))
