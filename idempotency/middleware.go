@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"hash"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // Header names of the IETF draft "The Idempotency-Key HTTP Header Field".
@@ -55,24 +57,9 @@ func Middleware(s Store, opts ...Option) func(http.Handler) http.Handler {
 	for i, name := range c.replayHeaders {
 		c.replayHeaders[i] = http.CanonicalHeaderKey(name)
 	}
-	if c.fingerprintFunc == nil {
-		c.fingerprintFunc = defaultFingerprint
-	}
 	return func(next http.Handler) http.Handler {
 		return &middleware{store: s, c: c, next: next}
 	}
-}
-
-// defaultFingerprint digests the method, the path and the body.
-func defaultFingerprint(r *http.Request, body []byte) string {
-	h := sha256.New()
-	io.WriteString(h, r.Method)
-	h.Write([]byte{0})
-	io.WriteString(h, r.URL.Path)
-	h.Write([]byte{0})
-	h.Write(body)
-	var sum [sha256.Size]byte
-	return string(h.Sum(sum[:0]))
 }
 
 type middleware struct {
@@ -109,37 +96,55 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		key = strconv.Itoa(len(scope)) + ":" + scope + key
 	}
 
-	body, err := io.ReadAll(io.LimitReader(r.Body, m.c.maxBody+1))
-	r.Body.Close()
+	x := exchanges.Get().(*exchange)
+	var err error
+	x.body, err = readBody(x.body[:0], r.Body, m.c.maxBody)
+	if r.Body != nil {
+		r.Body.Close()
+	}
 	if err != nil {
+		x.free()
 		problemBodyUnreadable.write(w)
 		return
 	}
-	if int64(len(body)) > m.c.maxBody {
+	if int64(len(x.body)) > m.c.maxBody {
+		x.free()
 		problemBodyTooLarge.write(w)
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	x.reader.Reset(x.body)
+	r.Body = &x.reader
 
+	var fp string
+	if m.c.fingerprintFunc != nil {
+		fp = m.c.fingerprintFunc(r, x.body)
+	} else {
+		fp = x.fingerprint(r)
+	}
 	ctx := r.Context()
-	claim, err := m.store.Begin(ctx, key, m.c.fingerprintFunc(r, body), m.c.lockTTL)
+	claim, err := m.store.Begin(ctx, key, fp, m.c.lockTTL)
 	switch {
 	case errors.Is(err, ErrInProgress):
+		x.free()
 		w.Header().Set("Retry-After", "1")
 		problemInProgress.write(w)
 		return
 	case errors.Is(err, ErrMismatch):
+		x.free()
 		problemMismatch.write(w)
 		return
 	case err != nil:
+		x.free()
 		problemStoreFailed.write(w)
 		return
 	case claim.Done:
+		x.free()
 		m.replay(w, claim.Result)
 		return
 	}
 
-	rec := &recorder{ResponseWriter: w, max: m.c.maxResponse, names: m.c.replayHeaders}
+	rec := &x.rec
+	*rec = recorder{ResponseWriter: w, max: m.c.maxResponse, names: m.c.replayHeaders, buf: rec.buf[:0]}
 	finished := false
 	defer func() {
 		if !finished && m.c.releaseOnError {
@@ -156,12 +161,16 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if rec.status >= 500 && m.c.releaseOnError {
 		m.store.Release(context.WithoutCancel(ctx), key, claim.Token)
+		x.free()
 		return
 	}
-	result := rec.buf
-	if rec.tooLarge || len(result) > MaxResultSize {
-		result = appendResponse(result[:0], rec.status, true, nil, nil, nil)
+	var result []byte
+	if rec.tooLarge || len(rec.buf) > MaxResultSize {
+		result = appendResponse(nil, rec.status, true, nil, nil, nil)
+	} else {
+		result = bytes.Clone(rec.buf) // the store may keep it; rec.buf goes back to the pool
 	}
+	x.free()
 	// The response is gone already; if the store fails, the key stays locked
 	// until the lock TTL and a retry then runs the handler again.
 	m.store.Complete(context.WithoutCancel(ctx), key, claim.Token, result, m.c.retention)
@@ -174,18 +183,98 @@ func (m *middleware) replay(w http.ResponseWriter, data []byte) {
 		return
 	}
 	h := w.Header()
-	h.Set(ReplayedHeader, "true")
+	h[ReplayedHeader] = []string{"true"}
 	if resp.tooLarge {
 		problemResponseTooLarge.write(w)
 		return
 	}
-	for _, kv := range resp.header {
-		h[kv[0]] = append(h[kv[0]], kv[1])
+	rest := resp.header
+	for range resp.nheader {
+		var name, value []byte
+		name, value, rest, _ = nextHeader(rest)
+		k := m.headerName(name)
+		h[k] = append(h[k], string(value))
 	}
-	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
 	w.WriteHeader(resp.status)
 	w.Write(resp.body)
 }
+
+// headerName returns name as a string, without allocating when it is one of
+// the configured replay headers.
+func (m *middleware) headerName(name []byte) string {
+	for _, s := range m.c.replayHeaders {
+		if string(name) == s {
+			return s
+		}
+	}
+	return string(name)
+}
+
+// An exchange holds the buffers of one request, reused through a pool.
+type exchange struct {
+	body    []byte
+	reader  bodyReader
+	rec     recorder
+	hash    hash.Hash
+	sum     [sha256.Size]byte
+	scratch []byte
+}
+
+var exchanges = sync.Pool{New: func() any { return &exchange{hash: sha256.New()} }}
+
+// maxPooled is the largest buffer kept for reuse; larger ones are left to
+// the garbage collector, so that one large request does not pin memory.
+const maxPooled = 64 << 10
+
+// free returns x to the pool. Nothing may use x afterwards.
+func (x *exchange) free() {
+	if cap(x.body) > maxPooled {
+		x.body = nil
+	}
+	if cap(x.rec.buf) > maxPooled {
+		x.rec.buf = nil
+	}
+	x.reader.Reset(nil)
+	x.rec = recorder{buf: x.rec.buf[:0]}
+	exchanges.Put(x)
+}
+
+// fingerprint digests the method, the path and the body of r.
+func (x *exchange) fingerprint(r *http.Request) string {
+	h := x.hash
+	h.Reset()
+	x.scratch = append(append(append(append(x.scratch[:0], r.Method...), 0), r.URL.Path...), 0)
+	h.Write(x.scratch)
+	h.Write(x.body)
+	return string(h.Sum(x.sum[:0]))
+}
+
+// readBody appends what r yields to dst, stopping after max+1 bytes so that
+// the caller can tell an overlong body. A nil r is empty.
+func readBody(dst []byte, r io.Reader, max int64) ([]byte, error) {
+	if r == nil {
+		return dst, nil
+	}
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):min(int64(cap(dst)), max+1)])
+		dst = dst[:len(dst)+n]
+		if int64(len(dst)) > max || err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// bodyReader is the restored request body.
+type bodyReader struct{ bytes.Reader }
+
+// Close does nothing.
+func (*bodyReader) Close() error { return nil }
 
 // A recorder passes a response through to its client while encoding its
 // status, its chosen headers as of WriteHeader, and its body up to max bytes
@@ -210,7 +299,7 @@ func (r *recorder) WriteHeader(status int) {
 		return
 	}
 	r.wroteHeader, r.status = true, status
-	r.buf = appendResponse(make([]byte, 0, 512), status, false, r.ResponseWriter.Header(), r.names, nil)
+	r.buf = appendResponse(r.buf[:0], status, false, r.ResponseWriter.Header(), r.names, nil)
 	r.bodyStart = len(r.buf)
 	r.ResponseWriter.WriteHeader(status)
 }

@@ -22,7 +22,8 @@ var errBadResponse = errors.New("idempotency: malformed stored response")
 type storedResponse struct {
 	status   int
 	tooLarge bool
-	header   [][2]string // in order, a name once per value
+	nheader  int
+	header   []byte // nheader encoded header lines, validated
 	body     []byte
 }
 
@@ -51,8 +52,8 @@ func appendResponse(dst []byte, status int, tooLarge bool, h http.Header, names 
 	return append(dst, body...)
 }
 
-// decodeResponse decodes a response encoded by appendResponse. The body of
-// the result shares data.
+// decodeResponse decodes a response encoded by appendResponse. The result
+// shares data.
 func decodeResponse(data []byte) (storedResponse, error) {
 	var r storedResponse
 	if len(data) < 4 || data[0] != responseVersion || data[1]&^flagTooLarge != 0 {
@@ -69,24 +70,44 @@ func decodeResponse(data []byte) (storedResponse, error) {
 		return r, errBadResponse
 	}
 	data = data[k:]
-	if n > 0 {
-		r.header = make([][2]string, 0, n)
-	}
+	rest := data
 	for range n {
-		var kv [2]string
-		for j := range kv {
-			l, k := binary.Uvarint(data)
-			if k <= 0 || l > uint64(len(data)-k) {
-				return r, errBadResponse
-			}
-			kv[j] = string(data[k : k+int(l)])
-			data = data[k+int(l):]
+		var ok bool
+		if _, _, rest, ok = nextHeader(rest); !ok {
+			return r, errBadResponse
 		}
-		r.header = append(r.header, kv)
 	}
-	if r.tooLarge && len(data) > 0 {
+	r.nheader = int(n)
+	r.header = data[:len(data)-len(rest)]
+	if r.tooLarge && len(rest) > 0 {
 		return r, errBadResponse
 	}
-	r.body = data
+	r.body = rest
 	return r, nil
+}
+
+// nextHeader splits the first header line off data.
+func nextHeader(data []byte) (name, value, rest []byte, ok bool) {
+	var kv [2][]byte
+	for j := range kv {
+		l, k := binary.Uvarint(data)
+		if k <= 0 || l > uint64(len(data)-k) {
+			return nil, nil, nil, false
+		}
+		kv[j] = data[k : k+int(l)]
+		data = data[k+int(l):]
+	}
+	return kv[0], kv[1], data, true
+}
+
+// headers returns the header lines of r in order, a name once per value.
+func (r storedResponse) headers() [][2]string {
+	var hs [][2]string
+	rest := r.header
+	for range r.nheader {
+		var name, value []byte
+		name, value, rest, _ = nextHeader(rest)
+		hs = append(hs, [2]string{string(name), string(value)})
+	}
+	return hs
 }
