@@ -2,6 +2,7 @@ package idempotency_test
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -163,5 +164,24 @@ func BenchmarkLocalBeginComplete(b *testing.B) {
 		if err == nil && c.Owned() {
 			l.Complete(ctx, k, c.Token, res, time.Hour)
 		}
+	}
+}
+
+func BenchmarkLocalBeginCompleteNewKeys(b *testing.B) {
+	l := idempotency.NewLocal()
+	ctx := b.Context()
+	res := []byte("r")
+	var buf []byte
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		buf = strconv.AppendInt(buf[:0], int64(i), 10)
+		k := string(buf)
+		c, err := l.Begin(ctx, k, "fp", time.Minute)
+		if err != nil || !c.Owned() {
+			b.Fatal(err)
+		}
+		l.Complete(ctx, k, c.Token, res, time.Hour)
 	}
 }
