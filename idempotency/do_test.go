@@ -3,6 +3,7 @@ package idempotency_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -215,4 +216,23 @@ func TestDoPanicsOnBadPollInterval(t *testing.T) {
 	}()
 	idempotency.Do(t.Context(), idempotency.NewLocal(), "k", func(context.Context) (int, error) { return 0, nil },
 		idempotency.WithPollInterval(0, 0))
+}
+
+// upperCodec stores strings upper-cased, to show which codec was used.
+type upperCodec struct{}
+
+func (upperCodec) Marshal(v any) ([]byte, error) { return []byte(strings.ToUpper(v.(string))), nil }
+func (upperCodec) Unmarshal(data []byte, v any) error {
+	*v.(*string) = string(data)
+	return nil
+}
+
+func TestDoWithCodec(t *testing.T) {
+	s := idempotency.NewLocal()
+	fn := func(context.Context) (string, error) { return "abc", nil }
+	first, _ := idempotency.Do(t.Context(), s, "k", fn, idempotency.WithCodec(upperCodec{}))
+	again, err := idempotency.Do(t.Context(), s, "k", fn, idempotency.WithCodec(upperCodec{}))
+	if first != "abc" || again != "ABC" || err != nil {
+		t.Fatalf("Do = %q then %q, %v; want abc then the stored ABC", first, again, err)
+	}
 }

@@ -329,3 +329,24 @@ func TestMiddlewarePanicsOnBadOptions(t *testing.T) {
 		}()
 	}
 }
+
+func TestMiddlewareReplayHeadersOption(t *testing.T) {
+	h := idempotency.Middleware(idempotency.NewLocal(), idempotency.WithReplayHeaders("x-charge-id"))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body.Close()
+			if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Second)); err == nil {
+				t.Error("SetWriteDeadline through the recorder succeeded on a writer without deadlines")
+			}
+			w.Header().Set("X-Charge-Id", "ch_1")
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, "ok")
+		}))
+	do(h, "POST", "/", "k", "")
+	w := do(h, "POST", "/", "k", "")
+	if got := w.Header().Get("X-Charge-Id"); got != "ch_1" {
+		t.Errorf("replayed X-Charge-Id = %q; want ch_1", got)
+	}
+	if got := w.Header().Get("Content-Type"); got != "" && got != "text/plain; charset=utf-8" {
+		t.Errorf("replayed Content-Type = %q; want it not stored", got)
+	}
+}
