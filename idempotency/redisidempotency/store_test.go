@@ -59,6 +59,7 @@ func TestOneRoundTripPerCall(t *testing.T) {
 	c, _ = s.Begin(ctx, "warm2", "", time.Minute)
 	s.Release(ctx, "warm2", c.Token)
 
+	serverCalls := commandCalls(t, rdb)
 	var h roundTrips
 	rdb.AddHook(&h)
 	calls := []struct {
@@ -85,6 +86,36 @@ func TestOneRoundTripPerCall(t *testing.T) {
 			t.Errorf("%s took %d round trips; want 1", call.name, n)
 		}
 	}
+	// The server agrees: one EVALSHA per call, with no EVAL fallback.
+	// (Commandstats also counts the commands scripts run, so only the
+	// script commands tell round trips.)
+	after := commandCalls(t, rdb)
+	if n := after["evalsha"] - serverCalls["evalsha"]; n != len(calls) {
+		t.Errorf("server ran EVALSHA %d times for %d calls; want one each", n, len(calls))
+	}
+	if n := after["eval"] - serverCalls["eval"]; n != 0 {
+		t.Errorf("server ran EVAL %d times; want 0 once the scripts are loaded", n)
+	}
+}
+
+// commandCalls returns the calls per command from INFO commandstats.
+func commandCalls(t *testing.T, rdb *redis.Client) map[string]int {
+	t.Helper()
+	info, err := rdb.Info(t.Context(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]int{}
+	for _, line := range strings.Split(info, "\n") {
+		// cmdstat_evalsha:calls=7,usec=...
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _, _ := strings.Cut(rest, ",")
+		calls[name], _ = strconv.Atoi(n)
+	}
+	return calls
 }
 
 func nil2(err, want error) error {
