@@ -113,7 +113,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.reader.Reset(x.body)
+	orig := r.Body
 	r.Body = &x.reader
+	// x goes back to the pool on return: leave no reference to it in r,
+	// which the caller of ServeHTTP still holds.
+	defer func() { r.Body = orig }()
 
 	var fp string
 	if m.c.fingerprintFunc != nil {
@@ -135,11 +139,12 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		x.free()
+		m.report(r, err)
 		problemStoreFailed.write(w)
 		return
 	case claim.Done:
 		x.free()
-		m.replay(w, claim.Result)
+		m.replay(w, r, claim.Result)
 		return
 	}
 
@@ -150,7 +155,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !finished && m.c.releaseOnError {
 			// The handler panicked (or called runtime.Goexit); the panic goes
 			// on unrecovered after this.
-			m.store.Release(context.WithoutCancel(ctx), key, claim.Token)
+			m.report(r, m.store.Release(context.WithoutCancel(ctx), key, claim.Token))
 		}
 	}()
 	m.next.ServeHTTP(rec, r)
@@ -160,7 +165,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.WriteHeader(http.StatusOK)
 	}
 	if rec.status >= 500 && m.c.releaseOnError {
-		m.store.Release(context.WithoutCancel(ctx), key, claim.Token)
+		m.report(r, m.store.Release(context.WithoutCancel(ctx), key, claim.Token))
 		x.free()
 		return
 	}
@@ -173,12 +178,20 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.free()
 	// The response is gone already; if the store fails, the key stays locked
 	// until the lock TTL and a retry then runs the handler again.
-	m.store.Complete(context.WithoutCancel(ctx), key, claim.Token, result, m.c.retention)
+	m.report(r, m.store.Complete(context.WithoutCancel(ctx), key, claim.Token, result, m.c.retention))
 }
 
-func (m *middleware) replay(w http.ResponseWriter, data []byte) {
+// report passes a non-nil error to the error handler, if any.
+func (m *middleware) report(r *http.Request, err error) {
+	if err != nil && m.c.errorHandler != nil {
+		m.c.errorHandler(r, err)
+	}
+}
+
+func (m *middleware) replay(w http.ResponseWriter, r *http.Request, data []byte) {
 	resp, err := decodeResponse(data)
 	if err != nil {
+		m.report(r, err)
 		problemStoreFailed.write(w)
 		return
 	}

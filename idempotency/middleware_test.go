@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/distkit/distkit/idempotency"
@@ -348,5 +350,40 @@ func TestMiddlewareReplayHeadersOption(t *testing.T) {
 	}
 	if got := w.Header().Get("Content-Type"); got != "" && got != "text/plain; charset=utf-8" {
 		t.Errorf("replayed Content-Type = %q; want it not stored", got)
+	}
+}
+
+func TestMiddlewareReportsStoreErrors(t *testing.T) {
+	var errs []error
+	onErr := idempotency.WithErrorHandler(func(r *http.Request, err error) { errs = append(errs, err) })
+	h := idempotency.Middleware(failingStore{idempotency.NewLocal()}, onErr)(&payments{})
+	do(h, "POST", "/", "k", "")
+	if len(errs) != 1 || !errors.Is(errs[0], io.ErrUnexpectedEOF) {
+		t.Fatalf("errors reported = %v; want the failed Begin", errs)
+	}
+
+	// A handler that outlives its lock TTL cannot store its response.
+	synctest.Test(t, func(t *testing.T) {
+		errs = nil
+		slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(2 * time.Second) // the work outlives the lock TTL
+			io.WriteString(w, "late")
+		})
+		h := idempotency.Middleware(idempotency.NewLocal(), onErr, idempotency.WithLockTTL(time.Second))(slow)
+		do(h, "POST", "/", "k", "")
+		if len(errs) != 1 || !errors.Is(errs[0], idempotency.ErrNotHeld) {
+			t.Fatalf("errors reported = %v; want ErrNotHeld from Complete", errs)
+		}
+	})
+}
+
+func TestMiddlewareRestoresRequestBodyField(t *testing.T) {
+	h := idempotency.Middleware(idempotency.NewLocal())(&payments{})
+	r := httptest.NewRequest("POST", "/", strings.NewReader("{}"))
+	r.Header.Set(idempotency.KeyHeader, "k")
+	orig := r.Body
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if r.Body != orig {
+		t.Fatal("r.Body after ServeHTTP is not the caller's body; want it restored")
 	}
 }

@@ -38,6 +38,7 @@ type config struct {
 	fingerprintFunc func(r *http.Request, body []byte) string
 	scope           func(r *http.Request) string
 	releaseOnError  bool
+	errorHandler    func(r *http.Request, err error)
 }
 
 func newConfig(opts []Option) config {
@@ -140,3 +141,14 @@ func WithScope(f func(r *http.Request) string) Option { return func(c *config) {
 // whether a 5xx response is stored and replayed like any other (false; a
 // panic then leaves the key locked until the lock TTL). Default: true.
 func WithReleaseOnError(release bool) Option { return func(c *config) { c.releaseOnError = release } }
+
+// WithErrorHandler sets a function Middleware calls with each error of the
+// store, to log or count them: a failed Begin (the client gets 503), and a
+// failed Complete or Release, which the client cannot be told about because
+// its response is already on its way. After a failed Complete the key stays
+// locked until the lock TTL, and a retry after that runs the handler again.
+// Complete returns ErrNotHeld when the handler outlived the lock TTL.
+// Default: nil, errors are dropped.
+func WithErrorHandler(f func(r *http.Request, err error)) Option {
+	return func(c *config) { c.errorHandler = f }
+}

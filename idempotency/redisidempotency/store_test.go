@@ -201,6 +201,8 @@ func TestRestartWithAppendOnlyKeepsResults(t *testing.T) {
 		if err == nil || time.Now().After(deadline) {
 			break
 		}
+		tm := time.NewTimer(10 * time.Millisecond) // the client reconnects
+		<-tm.C
 	}
 	if err != nil || !d.Done || string(d.Result) != "charged" {
 		t.Fatalf("Begin after restart = %+v, %v; want the stored result", d, err)
