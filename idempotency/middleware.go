@@ -27,7 +27,8 @@ const (
 //
 // For a request whose method it applies to (POST and PATCH by default), it
 // reads the body (up to a limit, then restores it for the handler),
-// fingerprints the request and calls s.Begin. The first request with a key
+// fingerprints the request and calls s.Begin. (The restored body is read
+// from a buffer that is reused once the handler returns.) The first request with a key
 // runs the handler, whose status, chosen headers and body are stored as it
 // writes them. Later requests with the key get that response replayed byte
 // for byte, with the header Idempotent-Replayed: true. If the handler panics

@@ -126,7 +126,8 @@ func WithReplayHeaders(names ...string) Option {
 
 // WithFingerprintFunc sets how Middleware fingerprints a request from the
 // request and its body (read whole, up to the body size limit). Default:
-// a SHA-256 digest of the method, the URL path and the body.
+// a SHA-256 digest of the method, the URL path and the body. The buffer
+// body is reused for other requests: f must not keep it after it returns.
 func WithFingerprintFunc(f func(r *http.Request, body []byte) string) Option {
 	return func(c *config) { c.fingerprintFunc = f }
 }

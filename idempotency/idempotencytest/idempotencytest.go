@@ -1,14 +1,3 @@
-// Package idempotencytest provides the conformance suite that every
-// idempotency.Store passes, in the style of testing/fstest.TestFS. A user who
-// writes a Store on another database runs the same suite:
-//
-//	func TestStore(t *testing.T) {
-//		idempotencytest.Run(t, func(t *testing.T) idempotency.Store { return mystore.New(...) })
-//	}
-//
-// The suite uses lock TTLs and retentions of tens of milliseconds of real
-// time and polls with deadlines, so the store must expire records within
-// about a second of their TTL.
 package idempotencytest
 
 import (
