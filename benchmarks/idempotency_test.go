@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/distkit/distkit/idempotency"
@@ -56,34 +57,48 @@ func (q *idemRequest) serve(h http.Handler, key string) {
 	h.ServeHTTP(q.w, q.r)
 }
 
+var idemRuns atomic.Int64
+
 type idemImpl struct {
 	name string
-	wrap func(b *testing.B, h http.Handler) http.Handler
+	wrap func(h http.Handler) http.Handler
 }
 
-var idemImpls = []idemImpl{
-	{"bare", func(b *testing.B, h http.Handler) http.Handler { return h }},
-	{"distkit", func(b *testing.B, h http.Handler) http.Handler {
-		return idempotency.Middleware(idempotency.NewLocal())(h)
-	}},
-	{"distkit-redis", func(b *testing.B, h http.Handler) http.Handler {
-		return idempotency.Middleware(redisidempotency.New(redistest.Start(b)))(h)
-	}},
+// idemImpls returns the implementations for the top-level benchmark b. The
+// Redis server is started at most once per b, when a sub-benchmark needs it,
+// and stopped when b ends.
+func idemImpls(b *testing.B) []idemImpl {
+	var store *redisidempotency.Store
+	return []idemImpl{
+		{"bare", func(h http.Handler) http.Handler { return h }},
+		{"distkit", func(h http.Handler) http.Handler {
+			return idempotency.Middleware(idempotency.NewLocal())(h)
+		}},
+		{"distkit-redis", func(h http.Handler) http.Handler {
+			if store == nil {
+				store = redisidempotency.New(redistest.Start(b))
+			}
+			return idempotency.Middleware(store)(h)
+		}},
+	}
 }
 
 // BenchmarkIdempotencyFirstRequest serves requests that each carry a new
 // Idempotency-Key: the handler runs and its response is stored.
 func BenchmarkIdempotencyFirstRequest(b *testing.B) {
-	for _, impl := range idemImpls {
+	for _, impl := range idemImpls(b) {
 		b.Run("impl="+impl.name, func(b *testing.B) {
-			h := impl.wrap(b, idemChargeHandler)
+			h := impl.wrap(idemChargeHandler)
 			q := newIdemRequest()
-			var buf []byte
+			// Keys stay new across the runs of b.N that share a server.
+			buf := strconv.AppendInt([]byte(impl.name+"-"), idemRuns.Add(1), 10)
+			buf = append(buf, '-')
+			n := len(buf)
 			i := 0
 			b.ReportAllocs()
 			for b.Loop() {
 				i++
-				buf = strconv.AppendInt(buf[:0], int64(i), 10)
+				buf = strconv.AppendInt(buf[:n], int64(i), 10)
 				q.serve(h, string(buf))
 			}
 		})
@@ -94,9 +109,9 @@ func BenchmarkIdempotencyFirstRequest(b *testing.B) {
 // Idempotency-Key: after the first, the stored response is replayed (bare
 // runs the handler every time).
 func BenchmarkIdempotencyReplay(b *testing.B) {
-	for _, impl := range idemImpls {
+	for _, impl := range idemImpls(b) {
 		b.Run("impl="+impl.name, func(b *testing.B) {
-			h := impl.wrap(b, idemChargeHandler)
+			h := impl.wrap(idemChargeHandler)
 			q := newIdemRequest()
 			q.serve(h, "8e03978e-40d5-43e8-bc93-6894a57f9324")
 			b.ReportAllocs()
@@ -110,9 +125,9 @@ func BenchmarkIdempotencyReplay(b *testing.B) {
 // BenchmarkIdempotencyReplayParallel is BenchmarkIdempotencyReplay from
 // GOMAXPROCS goroutines.
 func BenchmarkIdempotencyReplayParallel(b *testing.B) {
-	for _, impl := range idemImpls {
+	for _, impl := range idemImpls(b) {
 		b.Run("impl="+impl.name, func(b *testing.B) {
-			h := impl.wrap(b, idemChargeHandler)
+			h := impl.wrap(idemChargeHandler)
 			newIdemRequest().serve(h, "k")
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
