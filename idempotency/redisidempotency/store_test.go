@@ -3,9 +3,11 @@ package redisidempotency_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -295,4 +297,34 @@ func BenchmarkBeginComplete(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(h.n.Load())/float64(b.N), "roundtrips/op")
+}
+
+func TestDoAcrossProcesses(t *testing.T) {
+	srv := redistest.StartServer(t)
+	// Two stores with their own clients stand for two processes.
+	stores := []*redisidempotency.Store{redisidempotency.New(srv.Client()), redisidempotency.New(srv.Client())}
+	var runs atomic.Int32
+	results := make(chan string, 20)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			v, err := idempotency.Do(t.Context(), stores[i%2], "msg-1", func(context.Context) (string, error) {
+				return fmt.Sprintf("run-%d", runs.Add(1)), nil
+			}, idempotency.WithPollInterval(time.Millisecond, 10*time.Millisecond))
+			if err != nil {
+				t.Errorf("Do error = %v", err)
+			}
+			results <- v
+		})
+	}
+	wg.Wait()
+	close(results)
+	if n := runs.Load(); n != 1 {
+		t.Errorf("fn ran %d times across processes; want 1", n)
+	}
+	for v := range results {
+		if v != "run-1" {
+			t.Errorf("Do = %q; want run-1", v)
+		}
+	}
 }
