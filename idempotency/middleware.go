@@ -55,9 +55,11 @@ func Middleware(s Store, opts ...Option) func(http.Handler) http.Handler {
 	case c.maxResponse < 0 || c.maxResponse > MaxResultSize:
 		panic("idempotency: max response size must be within 0 and MaxResultSize")
 	}
+	names := make([]string, len(c.replayHeaders))
 	for i, name := range c.replayHeaders {
-		c.replayHeaders[i] = http.CanonicalHeaderKey(name)
+		names[i] = http.CanonicalHeaderKey(name)
 	}
+	c.replayHeaders = names
 	return func(next http.Handler) http.Handler {
 		return &middleware{store: s, c: c, next: next}
 	}

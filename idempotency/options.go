@@ -41,6 +41,12 @@ type config struct {
 	errorHandler    func(r *http.Request, err error)
 }
 
+// Shared defaults, never modified: options and Middleware make copies.
+var (
+	defaultMethods       = []string{"POST", "PATCH"}
+	defaultReplayHeaders = []string{"Content-Type", "Content-Encoding", "Content-Language", "Location", "Cache-Control"}
+)
+
 func newConfig(opts []Option) config {
 	c := config{
 		lockTTL:        DefaultLockTTL,
@@ -49,11 +55,11 @@ func newConfig(opts []Option) config {
 		pollMin:        10 * time.Millisecond,
 		pollMax:        time.Second,
 		codec:          JSON,
-		methods:        []string{"POST", "PATCH"},
+		methods:        defaultMethods,
 		maxKeyLen:      255,
 		maxBody:        1 << 20,
 		maxResponse:    MaxResultSize - 64<<10,
-		replayHeaders:  []string{"Content-Type", "Content-Encoding", "Content-Language", "Location", "Cache-Control"},
+		replayHeaders:  defaultReplayHeaders,
 		releaseOnError: true,
 	}
 	for _, o := range opts {
