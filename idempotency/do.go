@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -23,13 +24,51 @@ type jsonCodec struct{}
 func (jsonCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
 func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
+// inflight tells waiting calls of Do in this process when an owner in this
+// process finishes with a key, so that they need not wait for their next
+// poll. Keys of different stores share it: a wake-up meant for another store
+// only costs an extra Begin.
+var inflight = runningKeys{m: map[string]chan struct{}{}}
+
+type runningKeys struct {
+	mu sync.Mutex
+	m  map[string]chan struct{} // closed when the owner finishes; guarded by mu
+}
+
+// start registers an owner of key and returns the function that reports it
+// finished.
+func (r *runningKeys) start(key string) (finished func()) {
+	ch := make(chan struct{})
+	r.mu.Lock()
+	r.m[key] = ch
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		if r.m[key] == ch {
+			delete(r.m, key)
+		}
+		r.mu.Unlock()
+		close(ch)
+	}
+}
+
+// done returns a channel closed when the owner of key in this process
+// finishes, or nil (which blocks forever) when there is none.
+func (r *runningKeys) done(key string) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.m[key]
+}
+
 // Do runs fn at most once per key to completion and returns its result to
 // every caller with the same key within the retention, decoding the stored
 // result for callers after the first.
 //
-// When another caller is running fn for key, Do waits, polling the store,
-// until that caller's result is stored, or returns ErrInProgress at once
-// with WithWait(false). If that caller fails or dies, a waiting Do runs fn
+// When another caller is running fn for key, Do waits until that caller's
+// result is stored, or returns ErrInProgress at once with WithWait(false).
+// It polls the store with a pause that doubles between calls (see
+// WithPollInterval); a caller in the same process also wakes it as soon as
+// it finishes. If that caller fails or dies, a waiting Do runs fn
 // itself. If fn returns an error or panics, the key is released, so that a
 // retry may run fn again, and the error is returned or the panic re-raised.
 //
@@ -66,6 +105,9 @@ func Do[T any](ctx context.Context, s Store, key string, fn func(context.Context
 				t.Stop()
 				return zero, ctx.Err()
 			case <-t.C:
+			case <-inflight.done(key):
+				// The owner in this process finished: look again now.
+				t.Stop()
 			}
 			pause = min(2*pause, c.pollMax)
 		default:
@@ -76,6 +118,8 @@ func Do[T any](ctx context.Context, s Store, key string, fn func(context.Context
 
 // run runs fn for the owner of key and stores or releases its outcome.
 func run[T any](ctx context.Context, s Store, key string, token uint64, fn func(context.Context) (T, error), c *config) (v T, err error) {
+	finished := inflight.start(key)
+	defer finished()
 	completed := false
 	defer func() {
 		if completed {
