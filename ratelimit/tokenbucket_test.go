@@ -199,7 +199,9 @@ func TestReservation(t *testing.T) {
 	if zero.OK() {
 		t.Error("zero Reservation is OK")
 	}
-	r4 := tb.Reserve()
+	slow := NewTokenBucket(1, 1)
+	slow.Allow()
+	r4 := slow.Reserve()
 	if !r4.OK() || r4.Delay() <= 0 {
 		t.Errorf("Reserve on an empty bucket = OK %v delay %v; want OK with a delay", r4.OK(), r4.Delay())
 	}

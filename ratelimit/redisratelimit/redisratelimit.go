@@ -141,6 +141,10 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (ratelimit.Deci
 	}
 	reply, err := l.run(ctx, l.prefix+key, n)
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			// The client may report a timeout on the connection instead.
+			return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w: %w", key, cerr, err)
+		}
 		return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w", key, err)
 	}
 	d, ok := parseReply(reply)
