@@ -72,8 +72,8 @@ var _ Limiter = (*Local)(nil)
 
 type localShard struct {
 	mu sync.Mutex
-	m  map[string]int64 // theoretical arrival time per key, ns since base; guarded by mu
-	_  [48]byte         // keeps neighbouring shards' locks off one cache line
+	t  table    // theoretical arrival time per key, ns since base; guarded by mu
+	_  [16]byte // keeps neighbouring shards' locks off one cache line
 }
 
 // gcra is a Limit in the nanosecond units the keyed decisions work in.
@@ -120,9 +120,6 @@ func NewLocal(limit Limit, opts ...Option) *Local {
 		perCap:  c.maxKeys / n,
 		maxKeys: c.maxKeys,
 	}
-	for i := range l.shards {
-		l.shards[i].m = make(map[string]int64)
-	}
 	return l
 }
 
@@ -136,7 +133,7 @@ func (l *Local) Len() int {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		n += len(s.m)
+		n += s.t.n
 		s.mu.Unlock()
 	}
 	return n
@@ -196,12 +193,13 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 		return Decision{RetryAfter: InfDuration, Limit: l.limit}
 	}
 	need := satMul(g.iv, int64(n))
-	s := &l.shards[maphash.String(l.seed, key)&l.mask]
+	h := maphash.String(l.seed, key)
+	s := &l.shards[(h>>58)&l.mask]
 	s.mu.Lock()
-	tat, ok := s.m[key]
-	debt := max(tat-now, 0) // how far the arrival time runs ahead of now
-	if !ok {
-		debt = 0
+	i := s.t.find(h, key)
+	var debt int64 // how far the arrival time runs ahead of now
+	if i >= 0 {
+		debt = max(s.t.e[i].tat-now, 0)
 	}
 	if debt > g.tau-need {
 		s.mu.Unlock()
@@ -213,10 +211,10 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 		}
 	}
 	if n > 0 {
-		if ok {
-			s.m[key] = now + debt + need
+		if i >= 0 {
+			s.t.e[i].tat = now + debt + need
 		} else {
-			s.insert(key, now+need, now, l.perCap)
+			s.insert(h, key, now+need, now, l.perCap)
 		}
 	}
 	s.mu.Unlock()
@@ -232,24 +230,13 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 // insert adds a new key, first dropping full buckets among a few entries
 // and, at the cap, evicting the sampled entry nearest to full. It requires
 // s.mu to be held.
-func (s *localShard) insert(key string, tat, now int64, capacity int) {
-	if len(s.m) >= sweepSample || len(s.m) >= capacity {
-		var victim string
-		victimTAT := int64(math.MaxInt64)
-		i := 0
-		for k, v := range s.m {
-			if v <= now {
-				delete(s.m, k)
-			} else if v < victimTAT {
-				victim, victimTAT = k, v
-			}
-			if i++; i == sweepSample {
-				break
-			}
-		}
-		if len(s.m) >= capacity {
-			delete(s.m, victim)
+func (s *localShard) insert(h uint64, key string, tat, now int64, capacity int) {
+	t := &s.t
+	if t.n >= sweepSample || t.n >= capacity {
+		t.sweep(now)
+		if t.n >= capacity {
+			t.evict()
 		}
 	}
-	s.m[key] = tat
+	t.insert(h, key, tat)
 }
