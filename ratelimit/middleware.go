@@ -40,7 +40,6 @@ type middleware struct {
 	key      func(*http.Request) string
 	name     string
 	failOpen bool
-	policy   string // the RateLimit-Policy field value; "" when not sent
 }
 
 // Middleware returns a net/http middleware that limits requests with l, one

@@ -45,8 +45,12 @@ const maxNanos = 1 << 61
 //     or the new configuration; the setters themselves are serialised.
 //   - WaitN's errors wrap ErrExceedsBurst and ErrWouldExceedDeadline.
 type TokenBucket struct {
+	tat atomic.Int64 // theoretical arrival time, ns since base
+	// Every decision writes tat: the padding keeps the read-mostly fields
+	// below off its cache line, so readers on other cores do not miss.
+	_ [56]byte
+
 	base time.Time                // carries the monotonic reading every instant is measured from
-	tat  atomic.Int64             // theoretical arrival time, ns since base
 	cfg  atomic.Pointer[tbConfig] // never nil; replaced whole by the setters
 
 	mu sync.Mutex // serialises SetLimitAt and SetBurstAt
