@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/distkit/distkit/ratelimit/redisratelimit"
 	fsratelimiter "github.com/failsafe-go/failsafe-go/ratelimiter"
 	redisrate "github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
 	"github.com/sethvargo/go-limiter/memorystore"
 	"github.com/throttled/throttled/v2"
 	"github.com/throttled/throttled/v2/store/memstore"
@@ -202,15 +204,16 @@ func BenchmarkKeyedAllowParallel(b *testing.B) {
 	}
 }
 
-// redisImpls are the decisions on Redis, and a PING as the floor.
-func redisImpls(b *testing.B) []struct {
+// redisImpls are the decisions on Redis, and a PING as the floor. All run
+// on one server, whose client redisImpls returns too.
+func redisImpls(b *testing.B) (*redis.Client, []struct {
 	name string
 	call func(ctx context.Context, key string) error
-} {
+}) {
 	rdb := redistest.Start(b)
 	ours := redisratelimit.New(rdb, ratelimit.Limit{Rate: 1e6, Burst: 1e6})
 	theirs := redisrate.NewLimiter(rdb)
-	return []struct {
+	return rdb, []struct {
 		name string
 		call func(context.Context, string) error
 	}{
@@ -223,18 +226,53 @@ func redisImpls(b *testing.B) []struct {
 	}
 }
 
+// serverMicros returns the microseconds the server has spent in commands
+// since its statistics were last reset, from INFO commandstats.
+func serverMicros(b *testing.B, rdb *redis.Client) float64 {
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	total := 0.0
+	for _, line := range strings.Split(info, "\n") {
+		_, rest, ok := strings.Cut(line, "usec=")
+		if !ok {
+			continue
+		}
+		v, _, _ := strings.Cut(rest, ",")
+		us, _ := strconv.ParseFloat(v, 64)
+		total += us
+	}
+	return total
+}
+
+// reportServerTime reports the server's own time per call, server-µs/op:
+// the part of the latency that does not depend on the client machine's load.
+func reportServerTime(b *testing.B, rdb *redis.Client, run func()) {
+	if err := rdb.ConfigResetStat(context.Background()).Err(); err != nil {
+		b.Fatal(err)
+	}
+	run()
+	b.StopTimer()
+	// The INFO and CONFIG RESETSTAT calls themselves count a few µs, once.
+	b.ReportMetric(serverMicros(b, rdb)/float64(b.N), "server-µs/op")
+}
+
 // BenchmarkRedisAllow is one decision on Redis, one client after another.
 func BenchmarkRedisAllow(b *testing.B) {
-	for _, impl := range redisImpls(b) {
+	rdb, impls := redisImpls(b)
+	for _, impl := range impls {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			ctx := context.Background()
 			impl.call(ctx, "k") // loads scripts
 			b.ReportAllocs()
-			for b.Loop() {
-				if err := impl.call(ctx, "k"); err != nil {
-					b.Fatal(err)
+			reportServerTime(b, rdb, func() {
+				for b.Loop() {
+					if err := impl.call(ctx, "k"); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
+			})
 		})
 	}
 }
@@ -242,20 +280,23 @@ func BenchmarkRedisAllow(b *testing.B) {
 // BenchmarkRedisAllowParallel is decisions on Redis from every P, each on
 // its own key.
 func BenchmarkRedisAllowParallel(b *testing.B) {
-	for _, impl := range redisImpls(b) {
+	rdb, impls := redisImpls(b)
+	for _, impl := range impls {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			ctx := context.Background()
 			impl.call(ctx, "k")
 			var seq atomic.Int64
 			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				key := "k" + strconv.FormatInt(seq.Add(1), 10)
-				for pb.Next() {
-					if err := impl.call(ctx, key); err != nil {
-						b.Error(err)
-						return
+			reportServerTime(b, rdb, func() {
+				b.RunParallel(func(pb *testing.PB) {
+					key := "k" + strconv.FormatInt(seq.Add(1), 10)
+					for pb.Next() {
+						if err := impl.call(ctx, key); err != nil {
+							b.Error(err)
+							return
+						}
 					}
-				}
+				})
 			})
 		})
 	}

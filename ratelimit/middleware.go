@@ -40,13 +40,20 @@ type middleware struct {
 	key      func(*http.Request) string
 	name     string
 	failOpen bool
+	policy   string // the RateLimit-Policy value, when the Limiter tells its Limit
+}
+
+// limitReporter is a Limiter that tells the Limit it applies to every key,
+// as Local and redisratelimit.Limiter do.
+type limitReporter interface {
+	Limit() Limit
 }
 
 // Middleware returns a net/http middleware that limits requests with l, one
 // budget per key that key returns for the request.
 //
-// Every response carries the header fields of draft-ietf-httpapi-ratelimit-
-// headers: RateLimit-Policy with the quota q (the burst) and its window w in
+// Every response the limiter decided on carries the header fields of
+// draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy with the quota q (the burst) and its window w in
 // seconds (the time an empty budget takes to fill), and RateLimit with the
 // remaining quota r and the seconds t until the budget is full again, such
 // as
@@ -57,11 +64,16 @@ type middleware struct {
 // (neither is sent for an Inf or zero Rate, which have no window). A request
 // over the limit gets 429 Too Many Requests with Retry-After in whole
 // seconds, rounded up, and does not reach the handler. When l returns an
-// error the request is served or refused with 503 according to WithFailOpen.
+// error the request is served or refused with 503 according to WithFailOpen;
+// that response carries RateLimit-Policy if l has a Limit() Limit method,
+// as Local and redisratelimit.Limiter have, but no RateLimit.
 func Middleware(l Limiter, key func(*http.Request) string, opts ...MiddlewareOption) func(http.Handler) http.Handler {
 	m := &middleware{l: l, key: key, name: "default"}
 	for _, o := range opts {
 		o(m)
+	}
+	if lr, ok := l.(limitReporter); ok {
+		m.policy = policyField(m.name, lr.Limit())
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,6 +84,10 @@ func Middleware(l Limiter, key func(*http.Request) string, opts ...MiddlewareOpt
 
 func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	d, err := m.l.Allow(r.Context(), m.key(r))
+	h := w.Header()
+	if m.policy != "" {
+		h["Ratelimit-Policy"] = []string{m.policy}
+	}
 	if err != nil {
 		if m.failOpen {
 			next.ServeHTTP(w, r)
@@ -80,9 +96,14 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		http.Error(w, "rate limiter unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	h := w.Header()
-	if policy := policyField(m.name, d.Limit); policy != "" {
-		h["Ratelimit-Policy"] = []string{policy}
+	policy := m.policy
+	if policy == "" {
+		policy = policyField(m.name, d.Limit)
+		if policy != "" {
+			h["Ratelimit-Policy"] = []string{policy}
+		}
+	}
+	if policy != "" {
 		h["Ratelimit"] = []string{rateLimitField(m.name, d)}
 	}
 	if !d.Allowed {

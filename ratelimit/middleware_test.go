@@ -51,8 +51,17 @@ func TestMiddlewareFailPolicy(t *testing.T) {
 	if w := get(Middleware(NewLocal(PerSecond(1)), noKey)(okHandler), "192.0.2.1:1"); w.Code != 503 {
 		t.Errorf("fail closed on a limiter error: %d; want 503", w.Code)
 	}
-	if w := get(Middleware(NewLocal(PerSecond(1)), noKey, WithFailOpen(true))(okHandler), "192.0.2.1:1"); w.Code != 200 || w.Body.String() != "ok" {
+	w := get(Middleware(NewLocal(PerSecond(1)), noKey, WithFailOpen(true))(okHandler), "192.0.2.1:1")
+	if w.Code != 200 || w.Body.String() != "ok" {
 		t.Errorf("fail open on a limiter error: %d %q; want 200 ok", w.Code, w.Body.String())
+	}
+	if got, want := w.Header().Get("RateLimit-Policy"), `"default";q=1;w=1`; got != want || w.Header().Get("RateLimit") != "" {
+		t.Errorf("fail open: RateLimit-Policy %q, RateLimit %q; want %q and none", got, w.Header().Get("RateLimit"), want)
+	}
+	// A Limiter that does not tell its Limit: the policy comes from each Decision.
+	h := Middleware(bareLimiter{NewLocal(PerMinute(10))}, RemoteIP)(okHandler)
+	if w := get(h, "192.0.2.1:1"); w.Header().Get("RateLimit-Policy") != `"default";q=10;w=60` || w.Header().Get("RateLimit") != `"default";r=9;t=6` {
+		t.Errorf("bare limiter: RateLimit-Policy %q, RateLimit %q", w.Header().Get("RateLimit-Policy"), w.Header().Get("RateLimit"))
 	}
 }
 
@@ -81,6 +90,9 @@ func TestMiddlewareFields(t *testing.T) {
 		}()
 	}
 }
+
+// bareLimiter hides every method of a Limiter but the interface's.
+type bareLimiter struct{ Limiter }
 
 func TestRemoteIP(t *testing.T) {
 	for remote, want := range map[string]string{

@@ -417,3 +417,35 @@ func BenchmarkTokenBucketReserveParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestSetLimitConcurrentWithAllow(t *testing.T) {
+	tb := NewTokenBucket(1000, 10)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					tb.Allow()
+					r := tb.Reserve()
+					r.Cancel()
+				}
+			}
+		})
+	}
+	for i := range 200 {
+		tb.SetLimit(Rate(100 + i%3*1000))
+		tb.SetBurst(5 + i%10)
+	}
+	close(stop)
+	wg.Wait()
+	if got := tb.Burst(); got != 5+199%10 {
+		t.Errorf("Burst = %d after the last SetBurst; want %d", got, 5+199%10)
+	}
+	if tok := tb.Tokens(); tok > float64(tb.Burst()) {
+		t.Errorf("Tokens = %v; more than the burst %d", tok, tb.Burst())
+	}
+}
