@@ -54,7 +54,8 @@ func WithPrefix(p string) Option { return func(l *Limiter) { l.prefix = p } }
 // and by any number of processes sharing the Redis server and prefix.
 //
 // Time is the Redis server's, at microsecond resolution: rates above one
-// million per second behave as one million per second. A Rate of Inf or 0,
+// million per second behave as one million per second. Burst/Rate, the
+// time a bucket takes to fill, is capped near 73 years. A Rate of Inf or 0,
 // and bad input, are decided without a round trip.
 type Limiter struct {
 	rdb    redis.Scripter
@@ -100,8 +101,9 @@ func New(rdb redis.Scripter, limit ratelimit.Limit, opts ...Option) *Limiter {
 		l.none = true
 	default:
 		iv := math.Round(1e6 / float64(limit.Rate))
-		// Keep burst·interval well inside a Lua number's exact integers.
-		iv = min(max(iv, 1), float64(1<<52)/float64(max(limit.Burst, 1)))
+		// Cap Burst·interval, the longest a key lives, near 73 years (as
+		// package ratelimit does), so that every answer fits a Duration.
+		iv = min(max(iv, 1), (1<<61)/1e3/float64(max(limit.Burst, 1)))
 		l.ivArg = strconv.FormatInt(int64(max(iv, 1)), 10)
 	}
 	l.bArg = strconv.Itoa(limit.Burst)
@@ -207,7 +209,15 @@ func parseReply(s string) (ratelimit.Decision, bool) {
 	return ratelimit.Decision{
 		Allowed:    v[0] == 1,
 		Remaining:  int(v[1]),
-		RetryAfter: time.Duration(v[2]) * time.Microsecond,
-		ResetAfter: time.Duration(v[3]) * time.Microsecond,
+		RetryAfter: micros(v[2]),
+		ResetAfter: micros(v[3]),
 	}, true
+}
+
+// micros converts microseconds to a Duration, saturating at InfDuration.
+func micros(us int64) time.Duration {
+	if us > math.MaxInt64/1000 {
+		return ratelimit.InfDuration
+	}
+	return time.Duration(us) * time.Microsecond
 }

@@ -193,6 +193,9 @@ func TestParseReply(t *testing.T) {
 			t.Errorf("parseReply(%q) = %+v, %v; want %+v", s, got, ok, want)
 		}
 	}
+	if d, ok := parseReply("0 0 999999999999999999 1"); !ok || d.RetryAfter != ratelimit.InfDuration {
+		t.Errorf("parseReply of a huge retry = %+v, %v; want InfDuration", d, ok)
+	}
 	for _, s := range []string{"", "1", "1 2 3", "1 2 3 4 ", "2 0 0 0", "1 -2 3 4", "1  3 4", "1 2 3 99999999999999999999"} {
 		if _, ok := parseReply(s); ok {
 			t.Errorf("parseReply(%q) ok; want not ok", s)
@@ -211,6 +214,9 @@ func FuzzParseReply(f *testing.F) {
 		}
 		if d.Remaining < 0 || d.RetryAfter < 0 || d.ResetAfter < 0 {
 			t.Errorf("parseReply(%q) = %+v; negative field", s, d)
+		}
+		if d.RetryAfter == ratelimit.InfDuration || d.ResetAfter == ratelimit.InfDuration {
+			return // saturated: the microseconds are not kept
 		}
 		back := strconv.Itoa(map[bool]int{false: 0, true: 1}[d.Allowed]) + " " + strconv.Itoa(d.Remaining) + " " +
 			strconv.FormatInt(d.RetryAfter.Microseconds(), 10) + " " + strconv.FormatInt(d.ResetAfter.Microseconds(), 10)
@@ -245,4 +251,28 @@ func BenchmarkAllowParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestSlowRateLongWindow(t *testing.T) {
+	rdb := redistest.Start(t)
+	l := New(rdb, ratelimit.Limit{Rate: ratelimit.Every(24 * time.Hour), Burst: 1000})
+	ctx := t.Context()
+	if d, err := l.AllowN(ctx, "k", 1000); err != nil || !d.Allowed {
+		t.Fatalf("AllowN(burst) = %+v, %v; want allowed", d, err)
+	}
+	d, err := l.Allow(ctx, "k")
+	if err != nil || d.Allowed || d.RetryAfter < 23*time.Hour || d.ResetAfter < 999*24*time.Hour {
+		t.Errorf("Allow after a daily burst of 1000 = %+v, %v; want denied for a day, full in 1000 days", d, err)
+	}
+	ttl, _ := rdb.PTTL(ctx, "ratelimit:k").Result()
+	if ttl < 999*24*time.Hour {
+		t.Errorf("PTTL = %v; want the 1000 days until the bucket is full", ttl)
+	}
+	huge := New(rdb, ratelimit.Limit{Rate: 1e-12, Burst: 1 << 40})
+	if d, err := huge.AllowN(ctx, "h", 1<<40); err != nil || !d.Allowed {
+		t.Fatalf("AllowN on a saturated limit = %+v, %v; want allowed", d, err)
+	}
+	if d, err := huge.Allow(ctx, "h"); err != nil || d.Allowed || d.ResetAfter <= 0 {
+		t.Errorf("Allow on an emptied saturated limit = %+v, %v; want denied with a positive reset", d, err)
+	}
 }
