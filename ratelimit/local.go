@@ -10,7 +10,7 @@ import (
 )
 
 const (
-	// maxShards bounds how many independently locked maps a Local has.
+	// maxShards bounds how many independently locked tables a Local has.
 	maxShards = 64
 	// sweepSample is how many entries an insert looks at to drop full
 	// buckets and, at the cap, to pick one to evict.
@@ -27,7 +27,8 @@ type localConfig struct {
 }
 
 // WithMaxKeys caps how many keys a Local remembers at once. It panics if
-// n < 1. Default: 1<<20 (about 1 M keys, some 100 MB at most).
+// n < 1. Default: 1<<20 (about a million keys; each costs under 100 bytes
+// plus the key itself).
 //
 // At the cap, a new key evicts one remembered key: of a small sample of the
 // new key's shard, the one whose bucket will be full soonest, which is the
@@ -45,8 +46,9 @@ func WithMaxKeys(n int) Option {
 // A Local is an in-memory Limiter with one GCRA state, a theoretical arrival
 // time, per key. It is safe for concurrent use by multiple goroutines.
 //
-// Keys live in sharded maps, each behind its own mutex. A decision on a
-// known key allocates nothing. A key whose bucket is full again holds no
+// Keys live in up to 64 shards, hash tables each behind its own mutex; a key
+// is hashed once per decision and a decision on a known key allocates
+// nothing. A key whose bucket is full again holds no
 // information and is forgotten: each insert of a new key looks at a few
 // entries of its shard and drops the full ones, so memory follows the number
 // of keys that are actually limited, with no background goroutine and no
@@ -58,14 +60,13 @@ func WithMaxKeys(n int) Option {
 // admitted so far: it can only be stricter, and in any window of length T a
 // key gets at most Rate·T + Burst events.
 type Local struct {
-	limit   Limit
-	g       gcra
-	base    time.Time
-	seed    maphash.Seed
-	shards  []localShard
-	mask    uint64
-	perCap  int // most keys per shard
-	maxKeys int
+	limit  Limit
+	g      gcra
+	base   time.Time
+	seed   maphash.Seed
+	shards []localShard
+	mask   uint64
+	perCap int // most keys per shard
 }
 
 var _ Limiter = (*Local)(nil)
@@ -111,14 +112,13 @@ func NewLocal(limit Limit, opts ...Option) *Local {
 	}
 	n := min(maxShards, 1<<(bits.Len(uint(c.maxKeys))-1)) // a power of two <= maxKeys
 	l := &Local{
-		limit:   limit,
-		g:       newGCRA(limit),
-		base:    time.Now(),
-		seed:    maphash.MakeSeed(),
-		shards:  make([]localShard, n),
-		mask:    uint64(n - 1),
-		perCap:  c.maxKeys / n,
-		maxKeys: c.maxKeys,
+		limit:  limit,
+		g:      newGCRA(limit),
+		base:   time.Now(),
+		seed:   maphash.MakeSeed(),
+		shards: make([]localShard, n),
+		mask:   uint64(n - 1),
+		perCap: c.maxKeys / n,
 	}
 	return l
 }
