@@ -44,7 +44,8 @@ func WithMaxKeys(n int) Option {
 }
 
 // A Local is an in-memory Limiter with one GCRA state, a theoretical arrival
-// time, per key. It is safe for concurrent use by multiple goroutines.
+// time, per key. It is safe for concurrent use by multiple goroutines. Its
+// zero value allows nothing; make Locals with NewLocal.
 //
 // Keys live in up to 64 shards, hash tables each behind its own mutex; a key
 // is hashed once per decision and a decision on a known key allocates
@@ -186,7 +187,7 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 	switch {
 	case g.inf:
 		return Decision{Allowed: true, Remaining: l.limit.Burst, Limit: l.limit}
-	case g.none:
+	case g.none || g.iv == 0: // g.iv is 0 only in a zero Local
 		if n == 0 {
 			return Decision{Allowed: true, Limit: l.limit}
 		}

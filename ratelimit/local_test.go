@@ -212,3 +212,13 @@ func BenchmarkLocalAllow(b *testing.B) {
 		})
 	}
 }
+
+func TestLocalZeroValue(t *testing.T) {
+	var l Local
+	if d, err := l.AllowN(context.Background(), "k", 0); err != nil || !d.Allowed {
+		t.Errorf("zero Local peek = %+v, %v; want allowed, nil", d, err)
+	}
+	if d, err := l.Allow(context.Background(), "k"); !errors.Is(err, ErrExceedsBurst) || d.Allowed {
+		t.Errorf("zero Local Allow = %+v, %v; want ErrExceedsBurst", d, err)
+	}
+}

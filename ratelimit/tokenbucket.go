@@ -17,7 +17,9 @@ const maxNanos = 1 << 61
 // events. It is method-compatible with golang.org/x/time/rate's Limiter: a
 // program switches by replacing rate.NewLimiter with NewTokenBucket and
 // rate.Every, rate.Inf and rate.Limit with Every, Inf and Rate. The bucket
-// starts full. It is safe for concurrent use by multiple goroutines.
+// starts full. It is safe for concurrent use by multiple goroutines. Its
+// zero value rejects every event, even after SetLimit or SetBurst (which
+// x/time/rate's zero Limiter would honour): make buckets with NewTokenBucket.
 //
 // The state is one atomically updated word: GCRA's theoretical arrival time,
 // in monotonic nanoseconds since the bucket was made. Allow reads the
@@ -92,6 +94,17 @@ func newTBConfig(limit Rate, burst int, now int64) *tbConfig {
 	return c
 }
 
+// zeroConfig is the configuration of a zero TokenBucket: nothing allowed.
+var zeroConfig = tbConfig{zero: true, iv: 1}
+
+// config returns the bucket's configuration.
+func (tb *TokenBucket) config() *tbConfig {
+	if c := tb.cfg.Load(); c != nil {
+		return c
+	}
+	return &zeroConfig
+}
+
 // satMul returns a·b for non-negative a and b, capped at maxNanos.
 func satMul(a, b int64) int64 {
 	if a != 0 && b > maxNanos/a {
@@ -126,11 +139,11 @@ func clampNanos(d time.Duration) int64 {
 }
 
 // Limit returns the bucket's rate.
-func (tb *TokenBucket) Limit() Rate { return tb.cfg.Load().limit }
+func (tb *TokenBucket) Limit() Rate { return tb.config().limit }
 
 // Burst returns the bucket's burst: the most tokens it holds, and the most
 // events one AllowN, ReserveN or WaitN may ask for (unless the rate is Inf).
-func (tb *TokenBucket) Burst() int { return tb.cfg.Load().burst }
+func (tb *TokenBucket) Burst() int { return tb.config().burst }
 
 // Tokens returns how many tokens the bucket holds now.
 func (tb *TokenBucket) Tokens() float64 { return tb.TokensAt(time.Now()) }
@@ -138,7 +151,7 @@ func (tb *TokenBucket) Tokens() float64 { return tb.TokensAt(time.Now()) }
 // TokensAt returns how many tokens the bucket holds at t. It is negative
 // while reservations wait for tokens.
 func (tb *TokenBucket) TokensAt(t time.Time) float64 {
-	c := tb.cfg.Load()
+	c := tb.config()
 	if c.inf {
 		return float64(c.burst)
 	}
@@ -156,7 +169,7 @@ func (tb *TokenBucket) TokensAt(t time.Time) float64 {
 // Allow reports whether one event may happen now. It is AllowN(time.Now(), 1)
 // but reads only the monotonic clock.
 func (tb *TokenBucket) Allow() bool {
-	c := tb.cfg.Load()
+	c := tb.config()
 	if c.inf {
 		return true
 	}
@@ -171,7 +184,7 @@ func (tb *TokenBucket) Allow() bool {
 // rate is Inf). Use it to drop or skip events that exceed the rate;
 // otherwise use Reserve or Wait.
 func (tb *TokenBucket) AllowN(t time.Time, n int) bool {
-	c := tb.cfg.Load()
+	c := tb.config()
 	if c.inf || n <= 0 {
 		return true
 	}
@@ -247,7 +260,7 @@ func (r *Reservation) CancelAt(t time.Time) {
 	n := r.n
 	r.n = 0
 	tb := r.tb
-	c := tb.cfg.Load()
+	c := tb.config()
 	if c != r.cfg || c.inf || r.act < tb.nanos(t) {
 		return
 	}
@@ -279,7 +292,7 @@ func (tb *TokenBucket) ReserveN(t time.Time, n int) Reservation {
 }
 
 func (tb *TokenBucket) reserveN(now int64, n int, maxWait int64) Reservation {
-	c := tb.cfg.Load()
+	c := tb.config()
 	if c.inf || n <= 0 {
 		return Reservation{tb: tb, cfg: c, ok: true, act: now}
 	}
@@ -314,7 +327,7 @@ func (tb *TokenBucket) Wait(ctx context.Context) error { return tb.WaitN(ctx, 1)
 // error for which errors.Is(err, ctx.Err()) holds. It allocates only when it
 // has to wait.
 func (tb *TokenBucket) WaitN(ctx context.Context, n int) error {
-	c := tb.cfg.Load()
+	c := tb.config()
 	if n > c.burst && !c.inf {
 		return fmt.Errorf("ratelimit: WaitN(n=%d) with burst %d: %w", n, c.burst, ErrExceedsBurst)
 	}
@@ -354,7 +367,7 @@ func (tb *TokenBucket) SetLimit(r Rate) { tb.SetLimitAt(time.Now(), r) }
 func (tb *TokenBucket) SetLimitAt(t time.Time, r Rate) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	tb.reconfigure(t, r, tb.cfg.Load().burst)
+	tb.reconfigure(t, r, tb.config().burst)
 }
 
 // SetBurst is SetBurstAt(time.Now(), b).
@@ -365,14 +378,17 @@ func (tb *TokenBucket) SetBurst(b int) { tb.SetBurstAt(time.Now(), b) }
 func (tb *TokenBucket) SetBurstAt(t time.Time, b int) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	tb.reconfigure(t, tb.cfg.Load().limit, b)
+	tb.reconfigure(t, tb.config().limit, b)
 }
 
 // reconfigure installs a new configuration, carrying the tokens over. It
 // requires tb.mu to be held.
 func (tb *TokenBucket) reconfigure(t time.Time, r Rate, b int) {
+	if tb.base.IsZero() {
+		return // a zero TokenBucket has no clock to carry tokens on
+	}
 	now := tb.nanos(t)
-	old := tb.cfg.Load()
+	old := tb.config()
 	c := newTBConfig(r, b, now)
 	for {
 		tat := tb.tat.Load()

@@ -449,3 +449,15 @@ func TestSetLimitConcurrentWithAllow(t *testing.T) {
 		t.Errorf("Tokens = %v; more than the burst %d", tok, tb.Burst())
 	}
 }
+
+func TestTokenBucketZeroValue(t *testing.T) {
+	var tb TokenBucket
+	tb.SetLimit(10)
+	tb.SetBurst(10)
+	if tb.Allow() || tb.AllowN(time.Now(), 1) || tb.Reserve().OK() || tb.Tokens() != 0 || tb.Limit() != 0 || tb.Burst() != 0 {
+		t.Error("a zero TokenBucket allowed an event or reports a limit")
+	}
+	if err := tb.Wait(context.Background()); !errors.Is(err, ErrExceedsBurst) {
+		t.Errorf("Wait on a zero TokenBucket = %v; want ErrExceedsBurst", err)
+	}
+}

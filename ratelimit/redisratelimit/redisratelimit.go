@@ -51,7 +51,8 @@ func WithPrefix(p string) Option { return func(l *Limiter) { l.prefix = p } }
 // A Limiter is a ratelimit.Limiter whose state lives in Redis: one key per
 // limited key, holding GCRA's theoretical arrival time and expiring when the
 // bucket is full again. It is safe for concurrent use by multiple goroutines,
-// and by any number of processes sharing the Redis server and prefix.
+// and by any number of processes sharing the Redis server and prefix. Make
+// Limiters with New; the zero value is not usable.
 //
 // Time is the Redis server's, at microsecond resolution: rates above one
 // million per second behave as one million per second. Burst/Rate, the
