@@ -1,9 +1,10 @@
 package ratelimit
 
-// A table maps keys to theoretical arrival times: open addressing with
-// linear probing on a hash the caller computes once, and backward-shift
-// deletion, so a lookup hashes nothing and a known key costs one probe
-// sequence. It is not safe for concurrent use.
+// A table maps 64-bit key hashes to theoretical arrival times: open
+// addressing with linear probing and backward-shift deletion (so no
+// tombstones). Keys are known by their hash alone, which keeps an entry at
+// 16 bytes whatever the key's length and gives the garbage collector no
+// pointers to scan. It is not safe for concurrent use.
 type table struct {
 	e    []entry // len is 0 or a power of two
 	n    int     // occupied entries
@@ -12,7 +13,6 @@ type table struct {
 
 type entry struct {
 	h   uint64 // the key's hash, never 0 when occupied; 0 marks a free slot
-	key string
 	tat int64
 }
 
@@ -24,26 +24,25 @@ func fix(h uint64) uint64 {
 	return h
 }
 
-// find returns the index of key, which hashes to h, or -1.
-func (t *table) find(h uint64, key string) int {
+// find returns the index of the entry for hash h, or -1.
+func (t *table) find(h uint64) int {
 	if len(t.e) == 0 {
 		return -1
 	}
 	h = fix(h)
 	mask := len(t.e) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
-		e := &t.e[i]
-		if e.h == h && e.key == key {
+		switch t.e[i].h {
+		case h:
 			return i
-		}
-		if e.h == 0 {
+		case 0:
 			return -1
 		}
 	}
 }
 
-// insert adds key, which must not be present.
-func (t *table) insert(h uint64, key string, tat int64) {
+// insert adds an entry for hash h, which must not be present.
+func (t *table) insert(h uint64, tat int64) {
 	if (t.n+1)*4 > len(t.e)*3 {
 		t.grow()
 	}
@@ -53,7 +52,7 @@ func (t *table) insert(h uint64, key string, tat int64) {
 	for t.e[i].h != 0 {
 		i = (i + 1) & mask
 	}
-	t.e[i] = entry{h: h, key: key, tat: tat}
+	t.e[i] = entry{h: h, tat: tat}
 	t.n++
 }
 
@@ -63,13 +62,13 @@ func (t *table) grow() {
 	t.n = 0
 	for _, e := range old {
 		if e.h != 0 {
-			t.insert(e.h, e.key, e.tat)
+			t.insert(e.h, e.tat)
 		}
 	}
 }
 
 // del removes the entry at i, shifting back the entries after it that
-// probed past i, so no tombstones are needed.
+// probed past i.
 func (t *table) del(i int) {
 	mask := len(t.e) - 1
 	for j := (i + 1) & mask; t.e[j].h != 0; j = (j + 1) & mask {
@@ -105,7 +104,8 @@ func (t *table) sweep(now int64) {
 
 // evict deletes, of the occupied slots among the next sweepSample after the
 // hand (or the first occupied one beyond), the entry with the earliest
-// arrival time: the one nearest to full, whose state is worth least.
+// arrival time: the one nearest to full, whose state is worth least. The
+// table must not be empty.
 func (t *table) evict() {
 	mask := len(t.e) - 1
 	victim := -1
