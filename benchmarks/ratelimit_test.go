@@ -325,3 +325,79 @@ func BenchmarkRatelimitRedisParallel(b *testing.B) {
 		})
 	}
 }
+
+// rlInterleaved times impls in alternation, block after block, so that a
+// change in the machine's load falls on all of them alike, and reports each
+// one's mean time per call as "<name>-ns/op" (and the time per b.N round of
+// one call each as sec/op). On a shared machine these ratios are steadier
+// than those of separate sub-benchmarks.
+func rlInterleaved(b *testing.B, block int, impls []string, call func(impl int)) {
+	total := make([]time.Duration, len(impls))
+	calls := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		calls += block
+		for k := range impls {
+			i := (k + calls/block) % len(impls) // rotate who goes first
+			start := time.Now()
+			for range block {
+				call(i)
+			}
+			total[i] += time.Since(start)
+		}
+	}
+	for i, name := range impls {
+		b.ReportMetric(float64(total[i].Nanoseconds())/float64(calls), name+"-ns/op")
+	}
+}
+
+// BenchmarkTokenBucketAllowInterleaved is BenchmarkTokenBucketAllow with the
+// implementations interleaved in blocks of 1,000 calls.
+func BenchmarkTokenBucketAllowInterleaved(b *testing.B) {
+	impls := rlBucketImpls()
+	names := make([]string, len(impls))
+	allows := make([]func() bool, len(impls))
+	for i, impl := range impls {
+		names[i], allows[i] = impl.name, impl.allow()
+	}
+	rlInterleaved(b, 1000, names, func(i int) { allows[i]() })
+}
+
+// BenchmarkRatelimitKeyedInterleaved is BenchmarkRatelimitKeyed with the
+// implementations interleaved in blocks of 1,000 calls.
+func BenchmarkRatelimitKeyedInterleaved(b *testing.B) {
+	impls := rlKeyedImpls(b)
+	names := make([]string, len(impls))
+	allows := make([]func(context.Context, string) bool, len(impls))
+	ctx := context.Background()
+	for i, impl := range impls {
+		allow, stop := impl.make()
+		defer stop()
+		for _, k := range rlKeys {
+			allow(ctx, k)
+		}
+		names[i], allows[i] = impl.name, allow
+	}
+	next := make([]int, len(impls))
+	rlInterleaved(b, 1000, names, func(i int) {
+		allows[i](ctx, rlKeys[next[i]%rlNumKeys])
+		next[i]++
+	})
+}
+
+// BenchmarkRatelimitRedisInterleaved is BenchmarkRatelimitRedis with the
+// implementations interleaved call by call.
+func BenchmarkRatelimitRedisInterleaved(b *testing.B) {
+	_, impls := rlRedisImpls(b)
+	names := make([]string, len(impls))
+	ctx := context.Background()
+	for i, impl := range impls {
+		names[i] = impl.name
+		impl.call(ctx, "k")
+	}
+	rlInterleaved(b, 1, names, func(i int) {
+		if err := impls[i].call(ctx, "k"); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
