@@ -59,7 +59,7 @@ func ExampleLocal() {
 }
 
 func ExampleMiddleware() {
-	limiter := ratelimit.NewLocal(ratelimit.PerMinute(100).WithBurst(2))
+	limiter := ratelimit.NewLocal(ratelimit.PerHour(100).WithBurst(2))
 	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
 	h := ratelimit.Middleware(limiter, ratelimit.RemoteIP)(hello)
 
@@ -72,9 +72,9 @@ func ExampleMiddleware() {
 			w.Header().Get("RateLimit-Policy"), w.Header().Get("RateLimit"), w.Header().Get("Retry-After"))
 	}
 	// Output:
-	// 200 RateLimit-Policy: "default";q=2;w=2 RateLimit: "default";r=1;t=1 Retry-After: ""
-	// 200 RateLimit-Policy: "default";q=2;w=2 RateLimit: "default";r=0;t=2 Retry-After: ""
-	// 429 RateLimit-Policy: "default";q=2;w=2 RateLimit: "default";r=0;t=2 Retry-After: "1"
+	// 200 RateLimit-Policy: "default";q=2;w=72 RateLimit: "default";r=1;t=36 Retry-After: ""
+	// 200 RateLimit-Policy: "default";q=2;w=72 RateLimit: "default";r=0;t=72 Retry-After: ""
+	// 429 RateLimit-Policy: "default";q=2;w=72 RateLimit: "default";r=0;t=72 Retry-After: "36"
 }
 
 func ExampleForwardedIP() {

@@ -35,7 +35,7 @@ func serverTime(t *testing.T, rdb *redis.Client) time.Time {
 // get at most rate·T + burst events, T measured on the server's clock, and
 // at least 95% of that.
 func TestSharedBudget(t *testing.T) {
-	const rate, burst = 200, 20
+	const rate, burst = 100, 10
 	srv := redistest.StartServer(t)
 	clients := []*redis.Client{srv.Client(), srv.Client(), srv.Client(), srv.Client()}
 	limit := ratelimit.Limit{Rate: rate, Burst: burst}
