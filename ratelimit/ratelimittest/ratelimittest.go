@@ -3,8 +3,8 @@
 //
 // A backend's test calls Run with a function that builds a fresh limiter for
 // a Limit. The suite uses real time, since a remote backend keeps its own
-// clock: its limits refill in tens of milliseconds and its bounds tolerate a
-// scheduler that runs late, so the whole suite takes under two seconds.
+// clock: its limits refill in a fraction of a second and its bounds tolerate
+// a scheduler that runs late, so the whole suite takes a few seconds.
 package ratelimittest
 
 import (

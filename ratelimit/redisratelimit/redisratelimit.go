@@ -54,7 +54,9 @@ func WithPrefix(p string) Option { return func(l *Limiter) { l.prefix = p } }
 // and by any number of processes sharing the Redis server and prefix. Make
 // Limiters with New; the zero value is not usable.
 //
-// Time is the Redis server's, at microsecond resolution: rates above one
+// Each decision is one round trip (EVALSHA); the first on a server that
+// has not seen the script yet, after a restart say, takes a second one to
+// load it. Time is the Redis server's, at microsecond resolution: rates above one
 // million per second behave as one million per second. Burst/Rate, the
 // time a bucket takes to fill, is capped near 73 years. A Rate of Inf or 0,
 // and bad input, are decided without a round trip.
