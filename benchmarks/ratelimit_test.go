@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -328,26 +329,29 @@ func BenchmarkRatelimitRedisParallel(b *testing.B) {
 
 // rlInterleaved times impls in alternation, block after block, so that a
 // change in the machine's load falls on all of them alike, and reports each
-// one's mean time per call as "<name>-ns/op" (and the time per b.N round of
-// one call each as sec/op). On a shared machine these ratios are steadier
-// than those of separate sub-benchmarks.
+// one's median time per call over its blocks as "<name>-ns/op": a block that
+// another process's time slice landed in counts once, not by its length. On
+// a shared machine these ratios are steadier than those of separate
+// sub-benchmarks. sec/op is the time of one round of a block of each.
 func rlInterleaved(b *testing.B, block int, impls []string, call func(impl int)) {
-	total := make([]time.Duration, len(impls))
-	calls := 0
+	blocks := make([][]time.Duration, len(impls))
+	round := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		calls += block
+		round++
 		for k := range impls {
-			i := (k + calls/block) % len(impls) // rotate who goes first
+			i := (k + round) % len(impls) // rotate who goes first
 			start := time.Now()
 			for range block {
 				call(i)
 			}
-			total[i] += time.Since(start)
+			blocks[i] = append(blocks[i], time.Since(start))
 		}
 	}
 	for i, name := range impls {
-		b.ReportMetric(float64(total[i].Nanoseconds())/float64(calls), name+"-ns/op")
+		slices.Sort(blocks[i])
+		median := blocks[i][len(blocks[i])/2]
+		b.ReportMetric(float64(median.Nanoseconds())/float64(block), name+"-ns/op")
 	}
 }
 
