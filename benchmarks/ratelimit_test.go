@@ -1,0 +1,407 @@
+package benchmarks
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/distkit/distkit/internal/redistest"
+	"github.com/distkit/distkit/ratelimit"
+	"github.com/distkit/distkit/ratelimit/redisratelimit"
+	fsratelimiter "github.com/failsafe-go/failsafe-go/ratelimiter"
+	redisrate "github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"github.com/sethvargo/go-limiter/memorystore"
+	"github.com/throttled/throttled/v2"
+	"github.com/throttled/throttled/v2/store/memstore"
+	ulule "github.com/ulule/limiter/v3"
+	ulmemory "github.com/ulule/limiter/v3/drivers/store/memory"
+	uber "go.uber.org/ratelimit"
+	"golang.org/x/time/rate"
+)
+
+// Every limiter below is configured so that no call is ever denied and no
+// call ever sleeps: the workloads measure the cost of a decision.
+const (
+	rlHugeRate  = 1_000_000_000 // events per second
+	rlHugeBurst = 1 << 20
+)
+
+// rlBucketImpls are the single-bucket limiters: each returns one decision.
+func rlBucketImpls() []struct {
+	name  string
+	allow func() func() bool
+} {
+	return []struct {
+		name  string
+		allow func() func() bool
+	}{
+		{"distkit", func() func() bool { return ratelimit.NewTokenBucket(rlHugeRate, rlHugeBurst).Allow }},
+		{"xrate", func() func() bool { return rate.NewLimiter(rlHugeRate, rlHugeBurst).Allow }},
+		{"uber", func() func() bool {
+			l := uber.New(rlHugeRate) // 1 ns per Take: it never sleeps
+			return func() bool { l.Take(); return true }
+		}},
+		{"failsafe", func() func() bool {
+			return fsratelimiter.NewSmooth[any](rlHugeRate, time.Second).TryAcquirePermit
+		}},
+	}
+}
+
+// rlCPU runs a benchmark's loop and reports the CPU time the process spent
+// per operation, cpu-ns/op: on a machine shared with other work, wall time
+// per operation swings with the load, CPU time much less.
+func rlCPU(b *testing.B, loop func()) {
+	start := rlCPUNanos()
+	loop()
+	b.ReportMetric(float64(rlCPUNanos()-start)/float64(b.N), "cpu-ns/op")
+}
+
+func rlCPUNanos() int64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+func BenchmarkTokenBucketAllow(b *testing.B) {
+	for _, impl := range rlBucketImpls() {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			allow := impl.allow()
+			b.ReportAllocs()
+			rlCPU(b, func() {
+				for b.Loop() {
+					allow()
+				}
+			})
+		})
+	}
+}
+
+func BenchmarkTokenBucketAllowParallel(b *testing.B) {
+	for _, impl := range rlBucketImpls() {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			allow := impl.allow()
+			b.ReportAllocs()
+			rlCPU(b, func() {
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						allow()
+					}
+				})
+			})
+		})
+	}
+}
+
+func BenchmarkTokenBucketReserve(b *testing.B) {
+	b.Run("impl=distkit", func(b *testing.B) {
+		tb := ratelimit.NewTokenBucket(rlHugeRate, rlHugeBurst)
+		b.ReportAllocs()
+		for b.Loop() {
+			tb.Reserve()
+		}
+	})
+	b.Run("impl=xrate", func(b *testing.B) {
+		l := rate.NewLimiter(rlHugeRate, rlHugeBurst)
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Reserve()
+		}
+	})
+}
+
+const rlNumKeys = 10000
+
+// rlKeyedBurst is the burst of every key in the keyed workloads, which refill
+// at one event per second: no key is ever denied, and no key's bucket is
+// ever full again (a full bucket is state that some limiters drop).
+const rlKeyedBurst = 1 << 30
+
+var rlKeys = func() []string {
+	k := make([]string, rlNumKeys)
+	for i := range k {
+		k[i] = "client-" + strconv.Itoa(i)
+	}
+	return k
+}()
+
+// rlKeyedImpls are the in-memory keyed limiters: each returns a decision for
+// a key, and a func that releases what the limiter holds.
+func rlKeyedImpls(b *testing.B) []struct {
+	name string
+	make func() (allow func(ctx context.Context, key string) bool, stop func())
+} {
+	return []struct {
+		name string
+		make func() (func(context.Context, string) bool, func())
+	}{
+		{"distkit", func() (func(context.Context, string) bool, func()) {
+			l := ratelimit.NewLocal(ratelimit.Limit{Rate: 1, Burst: rlKeyedBurst})
+			return func(ctx context.Context, key string) bool {
+				d, _ := l.Allow(ctx, key)
+				return d.Allowed
+			}, func() {}
+		}},
+		{"sethvargo", func() (func(context.Context, string) bool, func()) {
+			s, err := memorystore.New(&memorystore.Config{Tokens: rlKeyedBurst, Interval: rlKeyedBurst * time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return func(ctx context.Context, key string) bool {
+				_, _, _, ok, _ := s.Take(ctx, key)
+				return ok
+			}, func() { s.Close(context.Background()) }
+		}},
+		{"throttled", func() (func(context.Context, string) bool, func()) {
+			st, err := memstore.NewCtx(2 * rlNumKeys)
+			if err != nil {
+				b.Fatal(err)
+			}
+			l, err := throttled.NewGCRARateLimiterCtx(st, throttled.RateQuota{MaxRate: throttled.PerSec(1), MaxBurst: rlKeyedBurst})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return func(ctx context.Context, key string) bool {
+				limited, _, _ := l.RateLimitCtx(ctx, key, 1)
+				return !limited
+			}, func() {}
+		}},
+		{"ulule", func() (func(context.Context, string) bool, func()) {
+			l := ulule.New(ulmemory.NewStore(), ulule.Rate{Period: rlKeyedBurst * time.Second, Limit: rlKeyedBurst})
+			return func(ctx context.Context, key string) bool {
+				c, _ := l.Get(ctx, key)
+				return !c.Reached
+			}, func() {}
+		}},
+	}
+}
+
+// BenchmarkRatelimitKeyed is one decision on one of 10,000 known keys.
+func BenchmarkRatelimitKeyed(b *testing.B) {
+	for _, impl := range rlKeyedImpls(b) {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			allow, stop := impl.make()
+			defer stop()
+			ctx := context.Background()
+			for _, k := range rlKeys {
+				allow(ctx, k)
+			}
+			b.ReportAllocs()
+			i := 0
+			rlCPU(b, func() {
+				for b.Loop() {
+					allow(ctx, rlKeys[i%rlNumKeys])
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkRatelimitKeyedParallel is BenchmarkRatelimitKeyed from every P.
+func BenchmarkRatelimitKeyedParallel(b *testing.B) {
+	for _, impl := range rlKeyedImpls(b) {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			allow, stop := impl.make()
+			defer stop()
+			ctx := context.Background()
+			for _, k := range rlKeys {
+				allow(ctx, k)
+			}
+			var seq atomic.Int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			rlCPU(b, func() {
+				b.RunParallel(func(pb *testing.PB) {
+					i := int(seq.Add(7919))
+					for pb.Next() {
+						allow(ctx, rlKeys[i%rlNumKeys])
+						i++
+					}
+				})
+			})
+		})
+	}
+}
+
+// rlRedisImpls are the decisions on Redis, and a PING as the floor. All run
+// on one server, whose client rlRedisImpls returns too.
+func rlRedisImpls(b *testing.B) (*redis.Client, []struct {
+	name string
+	call func(ctx context.Context, key string) error
+}) {
+	rdb := redistest.Start(b)
+	ours := redisratelimit.New(rdb, ratelimit.Limit{Rate: 1e6, Burst: 1e6})
+	theirs := redisrate.NewLimiter(rdb)
+	return rdb, []struct {
+		name string
+		call func(context.Context, string) error
+	}{
+		{"distkit", func(ctx context.Context, key string) error { _, err := ours.Allow(ctx, key); return err }},
+		{"redis_rate", func(ctx context.Context, key string) error {
+			_, err := theirs.Allow(ctx, key, redisrate.PerSecond(1e6))
+			return err
+		}},
+		{"ping", func(ctx context.Context, _ string) error { return rdb.Ping(ctx).Err() }},
+	}
+}
+
+// rlServerMicros returns the microseconds the server has spent in commands
+// since its statistics were last reset, from INFO commandstats.
+func rlServerMicros(b *testing.B, rdb *redis.Client) float64 {
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	total := 0.0
+	for _, line := range strings.Split(info, "\n") {
+		_, rest, ok := strings.Cut(line, "usec=")
+		if !ok {
+			continue
+		}
+		v, _, _ := strings.Cut(rest, ",")
+		us, _ := strconv.ParseFloat(v, 64)
+		total += us
+	}
+	return total
+}
+
+// rlReportServerTime reports the server's own time per call, server-µs/op:
+// the part of the latency that does not depend on the client machine's load.
+func rlReportServerTime(b *testing.B, rdb *redis.Client, run func()) {
+	if err := rdb.ConfigResetStat(context.Background()).Err(); err != nil {
+		b.Fatal(err)
+	}
+	rlCPU(b, run)
+	b.StopTimer()
+	// The INFO and CONFIG RESETSTAT calls themselves count a few µs, once.
+	b.ReportMetric(rlServerMicros(b, rdb)/float64(b.N), "server-µs/op")
+}
+
+// BenchmarkRatelimitRedis is one decision on Redis, one client after another.
+func BenchmarkRatelimitRedis(b *testing.B) {
+	rdb, impls := rlRedisImpls(b)
+	for _, impl := range impls {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			ctx := context.Background()
+			impl.call(ctx, "k") // loads scripts
+			b.ReportAllocs()
+			rlReportServerTime(b, rdb, func() {
+				for b.Loop() {
+					if err := impl.call(ctx, "k"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkRatelimitRedisParallel is decisions on Redis from every P, each on
+// its own key.
+func BenchmarkRatelimitRedisParallel(b *testing.B) {
+	rdb, impls := rlRedisImpls(b)
+	for _, impl := range impls {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			ctx := context.Background()
+			impl.call(ctx, "k")
+			var seq atomic.Int64
+			b.ReportAllocs()
+			rlReportServerTime(b, rdb, func() {
+				b.RunParallel(func(pb *testing.PB) {
+					key := "k" + strconv.FormatInt(seq.Add(1), 10)
+					for pb.Next() {
+						if err := impl.call(ctx, key); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		})
+	}
+}
+
+// rlInterleaved times impls in alternation, block after block, so that a
+// change in the machine's load falls on all of them alike, and reports each
+// one's median time per call over its blocks as "<name>-ns/op": a block that
+// another process's time slice landed in counts once, not by its length. On
+// a shared machine these ratios are steadier than those of separate
+// sub-benchmarks. sec/op is the time of one round of a block of each.
+func rlInterleaved(b *testing.B, block int, impls []string, call func(impl int)) {
+	blocks := make([][]time.Duration, len(impls))
+	round := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		round++
+		for k := range impls {
+			i := (k + round) % len(impls) // rotate who goes first
+			start := time.Now()
+			for range block {
+				call(i)
+			}
+			blocks[i] = append(blocks[i], time.Since(start))
+		}
+	}
+	for i, name := range impls {
+		slices.Sort(blocks[i])
+		median := blocks[i][len(blocks[i])/2]
+		b.ReportMetric(float64(median.Nanoseconds())/float64(block), name+"-ns/op")
+	}
+}
+
+// BenchmarkTokenBucketAllowInterleaved is BenchmarkTokenBucketAllow with the
+// implementations interleaved in blocks of 1,000 calls.
+func BenchmarkTokenBucketAllowInterleaved(b *testing.B) {
+	impls := rlBucketImpls()
+	names := make([]string, len(impls))
+	allows := make([]func() bool, len(impls))
+	for i, impl := range impls {
+		names[i], allows[i] = impl.name, impl.allow()
+	}
+	rlInterleaved(b, 1000, names, func(i int) { allows[i]() })
+}
+
+// BenchmarkRatelimitKeyedInterleaved is BenchmarkRatelimitKeyed with the
+// implementations interleaved in blocks of 1,000 calls.
+func BenchmarkRatelimitKeyedInterleaved(b *testing.B) {
+	impls := rlKeyedImpls(b)
+	names := make([]string, len(impls))
+	allows := make([]func(context.Context, string) bool, len(impls))
+	ctx := context.Background()
+	for i, impl := range impls {
+		allow, stop := impl.make()
+		defer stop()
+		for _, k := range rlKeys {
+			allow(ctx, k)
+		}
+		names[i], allows[i] = impl.name, allow
+	}
+	next := make([]int, len(impls))
+	rlInterleaved(b, 1000, names, func(i int) {
+		allows[i](ctx, rlKeys[next[i]%rlNumKeys])
+		next[i]++
+	})
+}
+
+// BenchmarkRatelimitRedisInterleaved is BenchmarkRatelimitRedis with the
+// implementations interleaved call by call.
+func BenchmarkRatelimitRedisInterleaved(b *testing.B) {
+	_, impls := rlRedisImpls(b)
+	names := make([]string, len(impls))
+	ctx := context.Background()
+	for i, impl := range impls {
+		names[i] = impl.name
+		impl.call(ctx, "k")
+	}
+	rlInterleaved(b, 1, names, func(i int) {
+		if err := impls[i].call(ctx, "k"); err != nil {
+			b.Fatal(err)
+		}
+	})
+}

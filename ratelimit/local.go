@@ -1,0 +1,247 @@
+package ratelimit
+
+import (
+	"context"
+	"hash/maphash"
+	"math"
+	"math/bits"
+	"sync"
+	"time"
+)
+
+const (
+	// maxShards bounds how many independently locked tables a Local has.
+	maxShards = 64
+	// sweepSample is how many entries an insert looks at to drop full
+	// buckets and, at the cap, to pick one to evict.
+	sweepSample = 8
+	// defaultMaxKeys is the cap on keys without WithMaxKeys.
+	defaultMaxKeys = 1 << 20
+)
+
+// An Option configures a Local.
+type Option func(*localConfig)
+
+type localConfig struct {
+	maxKeys int
+}
+
+// WithMaxKeys caps how many keys a Local remembers at once. It panics if
+// n < 1. Default: 1<<20 (about a million keys, at most 44 MB).
+//
+// At the cap, a new key evicts one remembered key: of a small sample of the
+// new key's shard, the one whose bucket will be full soonest, which is the
+// one whose state is worth least. An evicted key starts again with a full
+// bucket, so under a flood of new keys (rotating IP addresses, say) an old
+// key may get up to Burst events more than its Limit allows; memory stays
+// bounded whatever the traffic.
+func WithMaxKeys(n int) Option {
+	if n < 1 {
+		panic("ratelimit: WithMaxKeys needs n >= 1")
+	}
+	return func(c *localConfig) { c.maxKeys = n }
+}
+
+// A Local is an in-memory Limiter with one GCRA state, a theoretical arrival
+// time, per key. It is safe for concurrent use by multiple goroutines. Its
+// zero value allows nothing; make Locals with NewLocal.
+//
+// Keys live in up to 64 shards, hash tables each behind its own mutex; a key
+// is hashed once per decision and a decision on a known key allocates
+// nothing. A key is remembered by its 64-bit hash (maphash, with a seed
+// chosen per Local), not its text: each costs 22 to 43 bytes whatever its
+// length, and the garbage collector has nothing to scan. Two keys whose
+// hashes collide share one budget; among a million keys that happens with
+// probability about 3·10⁻⁸, and the random seed keeps anyone from aiming
+// for it. A key whose bucket is full again holds no
+// information and is forgotten: each insert of a new key looks at a few
+// entries of its shard and drops the full ones, so memory follows the number
+// of keys that are actually limited, with no background goroutine and no
+// stop-the-world sweep. WithMaxKeys puts a hard cap on it.
+//
+// Decisions are made on the monotonic clock when the instants carry it
+// (time.Now does), so a wall-clock step changes nothing. An instant earlier
+// than a previous one for the same key is judged against everything
+// admitted so far: it can only be stricter, and in any window of length T a
+// key gets at most Rate·T + Burst events.
+type Local struct {
+	limit  Limit
+	g      gcra
+	base   time.Time
+	seed   maphash.Seed
+	shards []localShard
+	mask   uint64
+	perCap int // most keys per shard
+}
+
+var _ Limiter = (*Local)(nil)
+
+type localShard struct {
+	mu sync.Mutex
+	t  table    // theoretical arrival time per key, ns since base; guarded by mu
+	_  [16]byte // keeps neighbouring shards' locks off one cache line
+}
+
+// gcra is a Limit in the nanosecond units the keyed decisions work in.
+type gcra struct {
+	inf  bool  // Rate is Inf: allow everything
+	none bool  // Rate is 0 (or less): allow nothing
+	iv   int64 // ns per event
+	tau  int64 // Burst·iv
+}
+
+func newGCRA(l Limit) gcra {
+	switch {
+	case l.Rate >= Inf:
+		return gcra{inf: true}
+	case !(l.Rate > 0):
+		return gcra{none: true}
+	}
+	iv := math.Round(1e9 / float64(l.Rate))
+	iv = min(max(iv, 1), maxNanos)
+	g := gcra{iv: int64(iv)}
+	g.tau = satMul(g.iv, int64(max(l.Burst, 0)))
+	return g
+}
+
+// NewLocal returns a Local limiter that allows each key limit.Burst events
+// at once and limit.Rate events per second after that. A zero Rate allows
+// nothing; Inf allows everything. It panics if limit.Burst < 0.
+func NewLocal(limit Limit, opts ...Option) *Local {
+	if limit.Burst < 0 {
+		panic("ratelimit: NewLocal with a negative burst")
+	}
+	c := localConfig{maxKeys: defaultMaxKeys}
+	for _, o := range opts {
+		o(&c)
+	}
+	n := min(maxShards, 1<<(bits.Len(uint(c.maxKeys))-1)) // a power of two <= maxKeys
+	l := &Local{
+		limit:  limit,
+		g:      newGCRA(limit),
+		base:   time.Now(),
+		seed:   maphash.MakeSeed(),
+		shards: make([]localShard, n),
+		mask:   uint64(n - 1),
+		perCap: c.maxKeys / n,
+	}
+	return l
+}
+
+// Limit returns the Limit every key gets.
+func (l *Local) Limit() Limit { return l.limit }
+
+// Len returns how many keys the limiter remembers: keys whose bucket is not
+// yet full again, and full ones no insert has swept yet.
+func (l *Local) Len() int {
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		n += s.t.n
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// Allow is AllowN(ctx, key, 1).
+func (l *Local) Allow(ctx context.Context, key string) (Decision, error) {
+	return l.AllowN(ctx, key, 1)
+}
+
+// AllowN is AllowNAt(time.Now(), key, n), reading only the monotonic clock.
+// It never blocks and ignores ctx; its errors are those of AllowNAt.
+func (l *Local) AllowN(_ context.Context, key string, n int) (Decision, error) {
+	if err := l.check(key, n); err != nil {
+		return Decision{}, err
+	}
+	return l.decide(clampNanos(time.Since(l.base)), key, n), nil
+}
+
+// AllowAt is AllowNAt(now, key, 1).
+func (l *Local) AllowAt(now time.Time, key string) (Decision, error) {
+	return l.AllowNAt(now, key, 1)
+}
+
+// AllowNAt reports whether n events for key may happen at now, and if so
+// counts them. n = 0 counts nothing and reports the key's state. It returns
+// ErrEmptyKey, ErrNegativeN, or ErrExceedsBurst for n > Burst (unless the
+// Rate is Inf), with a zero Decision.
+func (l *Local) AllowNAt(now time.Time, key string, n int) (Decision, error) {
+	if err := l.check(key, n); err != nil {
+		return Decision{}, err
+	}
+	return l.decide(clampNanos(now.Sub(l.base)), key, n), nil
+}
+
+func (l *Local) check(key string, n int) error {
+	switch {
+	case key == "":
+		return ErrEmptyKey
+	case n < 0:
+		return ErrNegativeN
+	case n > l.limit.Burst && !l.g.inf:
+		return ErrExceedsBurst
+	}
+	return nil
+}
+
+func (l *Local) decide(now int64, key string, n int) Decision {
+	g := &l.g
+	switch {
+	case g.inf:
+		return Decision{Allowed: true, Remaining: l.limit.Burst, Limit: l.limit}
+	case g.none || g.iv == 0: // g.iv is 0 only in a zero Local
+		if n == 0 {
+			return Decision{Allowed: true, Limit: l.limit}
+		}
+		return Decision{RetryAfter: InfDuration, Limit: l.limit}
+	}
+	need := satMul(g.iv, int64(n))
+	h := maphash.String(l.seed, key)
+	s := &l.shards[(h>>58)&l.mask]
+	s.mu.Lock()
+	i := s.t.find(h)
+	var debt int64 // how far the arrival time runs ahead of now
+	if i >= 0 {
+		debt = max(s.t.e[i].tat-now, 0)
+	}
+	if debt > g.tau-need {
+		s.mu.Unlock()
+		return Decision{
+			Remaining:  int((g.tau - debt) / g.iv),
+			RetryAfter: time.Duration(debt + need - g.tau),
+			ResetAfter: time.Duration(debt),
+			Limit:      l.limit,
+		}
+	}
+	if n > 0 {
+		if i >= 0 {
+			s.t.e[i].tat = now + debt + need
+		} else {
+			s.insert(h, now+need, now, l.perCap)
+		}
+	}
+	s.mu.Unlock()
+	debt += need
+	return Decision{
+		Allowed:    true,
+		Remaining:  int((g.tau - debt) / g.iv),
+		ResetAfter: time.Duration(debt),
+		Limit:      l.limit,
+	}
+}
+
+// insert adds a new key, first dropping full buckets among a few entries
+// and, at the cap, evicting the sampled entry nearest to full. It requires
+// s.mu to be held.
+func (s *localShard) insert(h uint64, tat, now int64, capacity int) {
+	t := &s.t
+	if t.n >= sweepSample || t.n >= capacity {
+		t.sweep(now)
+		if t.n >= capacity {
+			t.evict()
+		}
+	}
+	t.insert(h, tat)
+}

@@ -1,0 +1,226 @@
+package redisratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/distkit/distkit/ratelimit"
+	"github.com/redis/go-redis/v9"
+)
+
+// gcraScript decides on n events for KEYS[1] with GCRA. ARGV: the emission
+// interval in microseconds, the burst, n. It stores the theoretical arrival
+// time in microseconds of the server's clock, with an expiry at the instant
+// the bucket is full again, and returns "allowed remaining retry_us reset_us".
+var gcraScript = redis.NewScript(`
+local iv = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tau = iv * burst
+local need = iv * n
+local debt = 0
+local tat = redis.call('GET', KEYS[1])
+if tat then
+  debt = tonumber(tat) - now
+  if debt < 0 then debt = 0 end
+end
+if debt > tau - need then
+  return string.format('0 %d %d %d', math.floor((tau - debt) / iv), debt + need - tau, debt)
+end
+if n > 0 then
+  debt = debt + need
+  redis.call('SET', KEYS[1], string.format('%d', now + debt), 'PX', math.ceil(debt / 1000))
+end
+return string.format('1 %d 0 %d', math.floor((tau - debt) / iv), debt)
+`)
+
+// An Option configures a Limiter.
+type Option func(*Limiter)
+
+// WithPrefix sets the prefix of every Redis key the Limiter writes: a
+// limited key k is stored at prefix+k. Default: "ratelimit:".
+func WithPrefix(p string) Option { return func(l *Limiter) { l.prefix = p } }
+
+// A Limiter is a ratelimit.Limiter whose state lives in Redis: one key per
+// limited key, holding GCRA's theoretical arrival time and expiring when the
+// bucket is full again. It is safe for concurrent use by multiple goroutines,
+// and by any number of processes sharing the Redis server and prefix. Make
+// Limiters with New; the zero value is not usable.
+//
+// Each decision is one round trip (EVALSHA); the first on a server that
+// has not seen the script yet, after a restart say, takes a second one to
+// load it. Time is the Redis server's, at microsecond resolution: rates above one
+// million per second behave as one million per second. Burst/Rate, the
+// time a bucket takes to fill, is capped near 73 years. A Rate of Inf or 0,
+// and bad input, are decided without a round trip.
+type Limiter struct {
+	rdb    redis.Scripter
+	limit  ratelimit.Limit
+	prefix string
+	inf    bool      // Rate is Inf: allow all
+	none   bool      // Rate is 0: allow nothing
+	proc   processor // rdb, when it can run a prepared command; else nil
+	ivArg  any       // the script's arguments, boxed once
+	bArg   any
+}
+
+// processor is what *redis.Client, *redis.ClusterClient and *redis.Ring
+// offer beyond redis.Scripter: running a command built by the caller, which
+// saves the allocations of Script.Run.
+type processor interface {
+	Process(ctx context.Context, cmd redis.Cmder) error
+}
+
+// scriptHash is the script's SHA1, boxed once.
+var scriptHash any = gcraScript.Hash()
+
+// oneArg is the boxed n of the usual case.
+var oneArg any = "1"
+
+var _ ratelimit.Limiter = (*Limiter)(nil)
+
+// New returns a Limiter that gives each key limit through rdb, which may be
+// a *redis.Client, *redis.ClusterClient or *redis.Ring. It does no I/O. It
+// panics if limit.Burst < 0.
+func New(rdb redis.Scripter, limit ratelimit.Limit, opts ...Option) *Limiter {
+	if limit.Burst < 0 {
+		panic("redisratelimit: New with a negative burst")
+	}
+	l := &Limiter{rdb: rdb, limit: limit, prefix: "ratelimit:"}
+	for _, o := range opts {
+		o(l)
+	}
+	switch {
+	case limit.Rate >= ratelimit.Inf:
+		l.inf = true
+	case !(limit.Rate > 0):
+		l.none = true
+	default:
+		iv := math.Round(1e6 / float64(limit.Rate))
+		// Cap Burst·interval, the longest a key lives, near 73 years (as
+		// package ratelimit does), so that every answer fits a Duration.
+		iv = min(max(iv, 1), (1<<61)/1e3/float64(max(limit.Burst, 1)))
+		l.ivArg = strconv.FormatInt(int64(max(iv, 1)), 10)
+	}
+	l.bArg = strconv.Itoa(limit.Burst)
+	l.proc, _ = rdb.(processor)
+	return l
+}
+
+// Limit returns the Limit every key gets.
+func (l *Limiter) Limit() ratelimit.Limit { return l.limit }
+
+// Allow is AllowN(ctx, key, 1).
+func (l *Limiter) Allow(ctx context.Context, key string) (ratelimit.Decision, error) {
+	return l.AllowN(ctx, key, 1)
+}
+
+// AllowN reports whether n events for key may happen now, and if so counts
+// them, in one round trip to Redis. n = 0 counts nothing and reports the
+// key's state. It returns ratelimit.ErrEmptyKey, ErrNegativeN or
+// ErrExceedsBurst (n > Burst, unless the Rate is Inf) without a round trip,
+// and an error wrapping the client's (ctx's included) when Redis fails; with
+// an error the Decision does not allow.
+func (l *Limiter) AllowN(ctx context.Context, key string, n int) (ratelimit.Decision, error) {
+	switch {
+	case key == "":
+		return ratelimit.Decision{}, ratelimit.ErrEmptyKey
+	case n < 0:
+		return ratelimit.Decision{}, ratelimit.ErrNegativeN
+	case l.inf:
+		return ratelimit.Decision{Allowed: true, Remaining: l.limit.Burst, Limit: l.limit}, nil
+	case n > l.limit.Burst:
+		return ratelimit.Decision{}, ratelimit.ErrExceedsBurst
+	case l.none:
+		if n == 0 {
+			return ratelimit.Decision{Allowed: true, Limit: l.limit}, nil
+		}
+		return ratelimit.Decision{RetryAfter: ratelimit.InfDuration, Limit: l.limit}, nil
+	}
+	reply, err := l.run(ctx, l.prefix+key, n)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			// The client may report a timeout on the connection instead.
+			return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w: %w", key, cerr, err)
+		}
+		return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w", key, err)
+	}
+	d, ok := parseReply(reply)
+	if !ok {
+		return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w: %q", key, errBadReply, reply)
+	}
+	d.Limit = l.limit
+	return d, nil
+}
+
+// run runs the script on rkey in one round trip (two the first time a
+// server sees it) and returns its reply.
+func (l *Limiter) run(ctx context.Context, rkey string, n int) (string, error) {
+	nArg := oneArg
+	if n != 1 {
+		nArg = strconv.Itoa(n)
+	}
+	if l.proc != nil {
+		cmd := redis.NewCmd(ctx, "evalsha", scriptHash, 1, rkey, l.ivArg, l.bArg, nArg)
+		cmd.SetFirstKeyPos(3)
+		err := l.proc.Process(ctx, cmd)
+		if err == nil {
+			return cmd.Text()
+		}
+		if !strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			return "", err
+		}
+	}
+	keys := []string{rkey}
+	if l.proc == nil {
+		return gcraScript.Run(ctx, l.rdb, keys, l.ivArg, l.bArg, nArg).Text()
+	}
+	return gcraScript.Eval(ctx, l.rdb, keys, l.ivArg, l.bArg, nArg).Text()
+}
+
+var errBadReply = errors.New("unexpected script reply")
+
+// parseReply parses the script's "allowed remaining retry_us reset_us"
+// without allocating.
+func parseReply(s string) (ratelimit.Decision, bool) {
+	var v [4]int64
+	i := 0
+	for f := range 4 {
+		start := i
+		for i < len(s) && s[i] != ' ' {
+			if s[i] < '0' || s[i] > '9' || i-start > 17 {
+				return ratelimit.Decision{}, false
+			}
+			v[f] = v[f]*10 + int64(s[i]-'0')
+			i++
+		}
+		if i == start || (f < 3) != (i < len(s)) {
+			return ratelimit.Decision{}, false
+		}
+		i++
+	}
+	if v[0] > 1 {
+		return ratelimit.Decision{}, false
+	}
+	return ratelimit.Decision{
+		Allowed:    v[0] == 1,
+		Remaining:  int(v[1]),
+		RetryAfter: micros(v[2]),
+		ResetAfter: micros(v[3]),
+	}, true
+}
+
+// micros converts microseconds to a Duration, saturating at InfDuration.
+func micros(us int64) time.Duration {
+	if us > math.MaxInt64/1000 {
+		return ratelimit.InfDuration
+	}
+	return time.Duration(us) * time.Microsecond
+}

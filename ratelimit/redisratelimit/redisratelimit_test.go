@@ -1,0 +1,278 @@
+package redisratelimit
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/distkit/distkit/internal/redistest"
+	"github.com/distkit/distkit/ratelimit"
+	"github.com/distkit/distkit/ratelimit/ratelimittest"
+	"github.com/redis/go-redis/v9"
+)
+
+func TestConformance(t *testing.T) {
+	ratelimittest.Run(t, func(t *testing.T, limit ratelimit.Limit) ratelimit.Limiter {
+		return New(redistest.Start(t), limit)
+	})
+}
+
+// serverTime returns the Redis server's clock.
+func serverTime(t *testing.T, rdb *redis.Client) time.Time {
+	t.Helper()
+	now, err := rdb.Time(t.Context()).Result()
+	if err != nil {
+		t.Fatalf("TIME: %v", err)
+	}
+	return now
+}
+
+// TestSharedBudget hammers one key from four clients for 3 s: together they
+// get at most rate·T + burst events, T measured on the server's clock, and
+// at least 95% of that.
+func TestSharedBudget(t *testing.T) {
+	const rate, burst = 100, 10
+	srv := redistest.StartServer(t)
+	clients := []*redis.Client{srv.Client(), srv.Client(), srv.Client(), srv.Client()}
+	limit := ratelimit.Limit{Rate: rate, Burst: burst}
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	start := serverTime(t, clients[0])
+	stop := time.Now().Add(3 * time.Second)
+	for _, c := range clients {
+		l := New(c, limit)
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				d, err := l.Allow(context.Background(), "shared")
+				if err != nil {
+					t.Errorf("Allow: %v", err)
+					return
+				}
+				if d.Allowed {
+					allowed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	T := serverTime(t, clients[0]).Sub(start)
+	most := rate*T.Seconds() + burst
+	got := float64(allowed.Load())
+	t.Logf("4 clients admitted %v events in %v (server clock); rate·T + burst = %.1f", got, T, most)
+	if got > most {
+		t.Errorf("admitted %v events in %v; more than rate·T + burst = %.1f", got, T, most)
+	}
+	if got < 0.95*most {
+		t.Errorf("admitted %v events in %v; less than 95%% of rate·T + burst = %.1f", got, T, most)
+	}
+}
+
+func TestKeyExpires(t *testing.T) {
+	rdb := redistest.Start(t)
+	l := New(rdb, ratelimit.Limit{Rate: 100, Burst: 5}, WithPrefix("rl:"))
+	ctx := t.Context()
+	if _, err := l.AllowN(ctx, "k", 3); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := rdb.PTTL(ctx, "rl:k").Result()
+	if err != nil || ttl <= 0 || ttl > 30*time.Millisecond {
+		t.Errorf("PTTL after 3 events at 100/s = %v, %v; want (0, 30ms]", ttl, err)
+	}
+	if _, err := l.AllowN(ctx, "peek", 0); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rdb.Exists(ctx, "rl:peek").Result(); n != 0 {
+		t.Error("a peek wrote a key")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for rdb.Exists(ctx, "rl:k").Val() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the key outlived its bucket refilling by 2 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// scripterOnly hides everything of a client but redis.Scripter.
+type scripterOnly struct{ redis.Scripter }
+
+func TestScripterOnly(t *testing.T) {
+	l := New(scripterOnly{redistest.Start(t)}, ratelimit.PerHour(2))
+	for i, want := range []bool{true, true, false} {
+		if d, err := l.Allow(t.Context(), "k"); err != nil || d.Allowed != want {
+			t.Errorf("Allow #%d through a bare Scripter = %+v, %v; want allowed %v", i, d, err, want)
+		}
+	}
+}
+
+func TestRedisFailures(t *testing.T) {
+	srv := redistest.StartServer(t)
+	opts := srv.Options()
+	opts.MaxRetries = -1
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	l := New(rdb, ratelimit.PerHour(1))
+	ctx := t.Context()
+	if d, err := l.Allow(ctx, "k"); err != nil || !d.Allowed {
+		t.Fatalf("first Allow = %+v, %v; want allowed", d, err)
+	}
+
+	srv.Pause()
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	d, err := l.Allow(short, "other")
+	cancel()
+	srv.Resume()
+	if err == nil || d.Allowed || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Allow on a paused server = %+v, %v; want an error wrapping context.DeadlineExceeded, not allowed", d, err)
+	}
+
+	srv.Kill()
+	if d, err := l.Allow(ctx, "k"); err == nil || d.Allowed {
+		t.Errorf("Allow on a killed server = %+v, %v; want an error, not allowed", d, err)
+	}
+	srv.Restart() // without persistence the budget is gone: the key starts full
+	var lastErr error
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		d, err := l.Allow(ctx, "k")
+		if lastErr = err; err == nil {
+			if !d.Allowed {
+				t.Errorf("Allow after a restart without persistence = %+v; want allowed", d)
+			}
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if lastErr != nil {
+		t.Fatalf("Allow after restart kept failing: %v", lastErr)
+	}
+	if d, err := l.Allow(ctx, "k"); err != nil || d.Allowed {
+		t.Errorf("second Allow after restart = %+v, %v; want denied", d, err)
+	}
+}
+
+func TestRestartWithPersistenceKeepsBudget(t *testing.T) {
+	srv := redistest.StartServer(t, redistest.WithAppendOnly(true))
+	l := New(srv.Client(), ratelimit.PerHour(1))
+	ctx := t.Context()
+	if d, err := l.Allow(ctx, "k"); err != nil || !d.Allowed {
+		t.Fatalf("first Allow = %+v, %v", d, err)
+	}
+	srv.Restart()
+	d, err := l.Allow(ctx, "k")
+	for i := 0; err != nil && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+		d, err = l.Allow(ctx, "k")
+	}
+	if err != nil || d.Allowed {
+		t.Errorf("Allow after a restart with AOF = %+v, %v; want denied", d, err)
+	}
+}
+
+func TestAllocations(t *testing.T) {
+	l := New(redistest.Start(t), ratelimit.Limit{Rate: 1e6, Burst: 1 << 20})
+	ctx := context.Background()
+	l.Allow(ctx, "k") // loads the script
+	if n := testing.AllocsPerRun(200, func() { l.Allow(ctx, "k") }); n > 10 {
+		t.Errorf("Allow allocates %v times per call; want <= 10", n)
+	} else {
+		t.Logf("Allow allocates %v times per call", n)
+	}
+}
+
+func TestParseReply(t *testing.T) {
+	for s, want := range map[string]ratelimit.Decision{
+		"1 4 0 250":  {Allowed: true, Remaining: 4, ResetAfter: 250 * time.Microsecond},
+		"0 0 1000 7": {RetryAfter: time.Millisecond, ResetAfter: 7 * time.Microsecond},
+	} {
+		if got, ok := parseReply(s); !ok || got != want {
+			t.Errorf("parseReply(%q) = %+v, %v; want %+v", s, got, ok, want)
+		}
+	}
+	if d, ok := parseReply("0 0 999999999999999999 1"); !ok || d.RetryAfter != ratelimit.InfDuration {
+		t.Errorf("parseReply of a huge retry = %+v, %v; want InfDuration", d, ok)
+	}
+	for _, s := range []string{"", "1", "1 2 3", "1 2 3 4 ", "2 0 0 0", "1 -2 3 4", "1  3 4", "1 2 3 99999999999999999999"} {
+		if _, ok := parseReply(s); ok {
+			t.Errorf("parseReply(%q) ok; want not ok", s)
+		}
+	}
+}
+
+func FuzzParseReply(f *testing.F) {
+	f.Add("1 4 0 250")
+	f.Add("0 0 1000 7")
+	f.Add("1 2 3")
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := parseReply(s)
+		if !ok {
+			return
+		}
+		if d.Remaining < 0 || d.RetryAfter < 0 || d.ResetAfter < 0 {
+			t.Errorf("parseReply(%q) = %+v; negative field", s, d)
+		}
+		if d.RetryAfter == ratelimit.InfDuration || d.ResetAfter == ratelimit.InfDuration {
+			return // saturated: the microseconds are not kept
+		}
+		back := strconv.Itoa(map[bool]int{false: 0, true: 1}[d.Allowed]) + " " + strconv.Itoa(d.Remaining) + " " +
+			strconv.FormatInt(d.RetryAfter.Microseconds(), 10) + " " + strconv.FormatInt(d.ResetAfter.Microseconds(), 10)
+		if d2, ok := parseReply(back); !ok || d2 != d {
+			t.Errorf("parseReply(%q) = %+v; reformatted as %q it parses as %+v, %v", s, d, back, d2, ok)
+		}
+	})
+}
+
+func BenchmarkAllow(b *testing.B) {
+	l := New(redistest.Start(b), ratelimit.Limit{Rate: 1e6, Burst: 1 << 20})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Allow(ctx, "k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAllowParallel(b *testing.B) {
+	l := New(redistest.Start(b), ratelimit.Limit{Rate: 1e6, Burst: 1 << 20})
+	ctx := context.Background()
+	b.ReportAllocs()
+	var seq atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		key := "k" + strconv.FormatInt(seq.Add(1), 10)
+		for pb.Next() {
+			if _, err := l.Allow(ctx, key); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func TestSlowRateLongWindow(t *testing.T) {
+	rdb := redistest.Start(t)
+	l := New(rdb, ratelimit.Limit{Rate: ratelimit.Every(24 * time.Hour), Burst: 1000})
+	ctx := t.Context()
+	if d, err := l.AllowN(ctx, "k", 1000); err != nil || !d.Allowed {
+		t.Fatalf("AllowN(burst) = %+v, %v; want allowed", d, err)
+	}
+	d, err := l.Allow(ctx, "k")
+	if err != nil || d.Allowed || d.RetryAfter < 23*time.Hour || d.ResetAfter < 999*24*time.Hour {
+		t.Errorf("Allow after a daily burst of 1000 = %+v, %v; want denied for a day, full in 1000 days", d, err)
+	}
+	ttl, _ := rdb.PTTL(ctx, "ratelimit:k").Result()
+	if ttl < 999*24*time.Hour {
+		t.Errorf("PTTL = %v; want the 1000 days until the bucket is full", ttl)
+	}
+	huge := New(rdb, ratelimit.Limit{Rate: 1e-12, Burst: 1 << 40})
+	if d, err := huge.AllowN(ctx, "h", 1<<40); err != nil || !d.Allowed {
+		t.Fatalf("AllowN on a saturated limit = %+v, %v; want allowed", d, err)
+	}
+	if d, err := huge.Allow(ctx, "h"); err != nil || d.Allowed || d.ResetAfter <= 0 {
+		t.Errorf("Allow on an emptied saturated limit = %+v, %v; want denied with a positive reset", d, err)
+	}
+}
