@@ -7,15 +7,15 @@ replace github.com/distkit/distkit => ../
 require github.com/distkit/distkit v0.0.0-00010101000000-000000000000
 
 require (
-	github.com/benbjohnson/clock v1.3.0
-	github.com/bits-and-blooms/bitset v1.24.4
+	github.com/benbjohnson/clock v1.3.0 // indirect
+	github.com/bits-and-blooms/bitset v1.24.4 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/go-redis/redis_rate/v10 v10.0.1
-	github.com/hashicorp/golang-lru v0.5.4
-	github.com/pkg/errors v0.9.1
-	github.com/redis/go-redis/v9 v9.17.3 // indirect
+	github.com/hashicorp/golang-lru v0.5.4 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	github.com/redis/go-redis/v9 v9.17.3
 	github.com/sethvargo/go-limiter v0.7.1
 	github.com/throttled/throttled/v2 v2.15.0
 	github.com/ulule/limiter/v3 v3.11.2
