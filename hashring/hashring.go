@@ -2,6 +2,8 @@ package hashring
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"math/bits"
 
 	"github.com/cespare/xxhash/v2"
@@ -128,6 +130,20 @@ func reduce(h uint64, n uint32) uint32 {
 func checkName(node string) error {
 	if node == "" {
 		return ErrInvalidNode
+	}
+	return nil
+}
+
+// checkNew returns ErrInvalidNode if a name in nodes is empty, and
+// ErrNodeExists if one is named twice or isMember says it is a member.
+func checkNew(nodes []string, isMember func(string) bool) error {
+	for i, n := range nodes {
+		if n == "" {
+			return ErrInvalidNode
+		}
+		if isMember(n) || slices.Contains(nodes[:i], n) {
+			return fmt.Errorf("%w: %q", ErrNodeExists, n)
+		}
 	}
 	return nil
 }

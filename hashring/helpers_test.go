@@ -2,6 +2,7 @@ package hashring
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -17,14 +18,14 @@ func numKeys() int {
 }
 
 var allKeys = sync.OnceValue(func() []string {
-	keys := make([]string, 1_000_000)
+	keys := make([]string, numKeys())
 	for i := range keys {
 		keys[i] = "key-" + strconv.Itoa(i)
 	}
 	return keys
 })
 
-func testKeys() []string { return allKeys()[:numKeys()] }
+func testKeys() []string { return allKeys() }
 
 func nodeNames(n int) []string {
 	names := make([]string, n)
@@ -64,7 +65,7 @@ func maxOverAvg(owners []string, nodes int) (float64, map[string]int) {
 // picker is a Picker with the membership methods every mode has.
 type picker interface {
 	Picker
-	Add(node string) error
+	Add(nodes ...string) error
 	Remove(node string) error
 	Nodes() []string
 	Len() int
@@ -85,10 +86,14 @@ var modes = []mode{
 func build(tb testing.TB, m mode, nodes []string) picker {
 	tb.Helper()
 	p := m.new()
-	for _, n := range nodes {
-		if err := p.Add(n); err != nil {
-			tb.Fatalf("%s: Add(%q) = %v", m.name, n, err)
-		}
+	if err := p.Add(nodes...); err != nil {
+		tb.Fatalf("%s: Add = %v", m.name, err)
 	}
 	return p
+}
+
+func sortedCopy(s []string) []string {
+	c := append([]string(nil), s...)
+	slices.Sort(c)
+	return c
 }

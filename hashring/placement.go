@@ -97,32 +97,32 @@ func (s *anchorState) bucket(h uint64) uint32 {
 	return b
 }
 
-// Add adds node in the bucket of the node removed last, so keys move only
-// to it. It returns ErrInvalidNode, ErrNodeExists, or ErrFull when the
-// Placement holds its capacity of nodes.
-func (p *Placement) Add(node string) error {
-	if err := checkName(node); err != nil {
-		return err
-	}
+// Add adds nodes in order, each in the bucket of the node removed last, so
+// keys move only to them. It returns ErrInvalidNode, ErrNodeExists (for a
+// node already a member or named twice), or ErrFull when the Placement
+// would hold more than its capacity; then it adds none.
+func (p *Placement) Add(nodes ...string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	old := p.state.Load()
-	if _, ok := old.buckets[node]; ok {
-		return ErrNodeExists
+	if err := checkNew(nodes, func(n string) bool { _, ok := old.buckets[n]; return ok }); err != nil {
+		return err
 	}
-	if len(old.removed) == 0 {
+	if len(nodes) > len(old.removed) {
 		return ErrFull
 	}
 	s := old.clone()
-	b := s.removed[len(s.removed)-1]
-	s.removed = s.removed[:len(s.removed)-1]
-	s.a[b] = 0
-	s.l[s.w[s.n]] = s.n
-	s.w[s.l[b]] = b
-	s.k[b] = b
-	s.n++
-	s.names[b] = node
-	s.buckets[node] = b
+	for _, node := range nodes {
+		b := s.removed[len(s.removed)-1]
+		s.removed = s.removed[:len(s.removed)-1]
+		s.a[b] = 0
+		s.l[s.w[s.n]] = s.n
+		s.w[s.l[b]] = b
+		s.k[b] = b
+		s.n++
+		s.names[b] = node
+		s.buckets[node] = b
+	}
 	p.state.Store(s)
 	return nil
 }

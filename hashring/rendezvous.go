@@ -1,6 +1,7 @@
 package hashring
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -75,8 +76,29 @@ func (s *rendezvousState) lookup(h uint64) (string, bool) {
 	return s.nodes[best], true
 }
 
-// Add adds node with weight 1. It returns ErrInvalidNode or ErrNodeExists.
-func (r *Rendezvous) Add(node string) error { return r.AddWeighted(node, 1) }
+// Add adds nodes, each with weight 1. It returns ErrInvalidNode or
+// ErrNodeExists (for a node already a member or named twice), and then adds
+// none.
+func (r *Rendezvous) Add(nodes ...string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.state.Load()
+	if err := checkNew(nodes, func(n string) bool { _, ok := slices.BinarySearch(old.nodes, n); return ok }); err != nil {
+		return err
+	}
+	all := append(slices.Clone(old.nodes), nodes...)
+	weight := make(map[string]int, len(all))
+	for i, n := range old.nodes {
+		weight[n] = old.weights[i]
+	}
+	slices.Sort(all)
+	weights := make([]int, len(all))
+	for i, n := range all {
+		weights[i] = max(weight[n], 1)
+	}
+	r.state.Store(newRendezvousState(all, weights))
+	return nil
+}
 
 // AddWeighted adds node with the given weight: it gets about weight times
 // the keys of a node of weight 1. It returns ErrInvalidNode, ErrNodeExists
@@ -93,7 +115,7 @@ func (r *Rendezvous) AddWeighted(node string, weight int) error {
 	old := r.state.Load()
 	i, found := slices.BinarySearch(old.nodes, node)
 	if found {
-		return ErrNodeExists
+		return fmt.Errorf("%w: %q", ErrNodeExists, node)
 	}
 	nodes := slices.Insert(slices.Clone(old.nodes), i, node)
 	weights := slices.Insert(slices.Clone(old.weights), i, weight)

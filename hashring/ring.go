@@ -2,6 +2,7 @@ package hashring
 
 import (
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -162,10 +163,20 @@ func (s *ringState) successor(x uint32) int {
 	return i
 }
 
-// Add adds node with weight 1. It returns ErrInvalidNode for an empty name
-// and ErrNodeExists if node is already a member.
-func (r *Ring) Add(node string) error {
-	return r.AddWeighted(node, 1)
+// Add adds nodes, each with weight 1, in one membership change. It returns
+// ErrInvalidNode for an empty name and ErrNodeExists for a node already a
+// member or named twice, and then adds none.
+func (r *Ring) Add(nodes ...string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := checkNew(nodes, func(n string) bool { _, ok := r.members[n]; return ok }); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		r.members[n] = &ringMember{weight: 1, points: appendPoints(nil, n, 0, r.vnodes)}
+	}
+	r.publish()
+	return nil
 }
 
 // AddWeighted adds node with the given weight: it gets weight times the
@@ -181,7 +192,7 @@ func (r *Ring) AddWeighted(node string, weight int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.members[node]; ok {
-		return ErrNodeExists
+		return fmt.Errorf("%w: %q", ErrNodeExists, node)
 	}
 	r.members[node] = &ringMember{weight: weight, points: appendPoints(nil, node, 0, weight*r.vnodes)}
 	r.publish()

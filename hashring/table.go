@@ -65,23 +65,21 @@ func (t *Table) LookupBytes(key []byte) (node string, ok bool) {
 	return s.nodes[s.entries[hashBytes(key)>>s.shift]], true
 }
 
-// Add adds node and rebuilds the table. It returns ErrInvalidNode,
-// ErrNodeExists, or ErrFull when the table has as many nodes as entries or
-// 65535 nodes.
-func (t *Table) Add(node string) error {
-	if err := checkName(node); err != nil {
-		return err
-	}
+// Add adds nodes and rebuilds the table once. It returns ErrInvalidNode,
+// ErrNodeExists (for a node already a member or named twice), or ErrFull
+// when the table would have more nodes than entries or 65535 nodes; then it
+// adds none.
+func (t *Table) Add(nodes ...string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	i, found := slices.BinarySearch(t.members, node)
-	if found {
-		return ErrNodeExists
+	if err := checkNew(nodes, func(n string) bool { _, ok := slices.BinarySearch(t.members, n); return ok }); err != nil {
+		return err
 	}
-	if len(t.members) >= min(t.size, 1<<16-1) {
+	if len(t.members)+len(nodes) > min(t.size, 1<<16-1) {
 		return ErrFull
 	}
-	t.members = slices.Insert(t.members, i, node)
+	t.members = append(t.members, nodes...)
+	slices.Sort(t.members)
 	t.state.Store(buildTable(slices.Clone(t.members), t.size))
 	return nil
 }
