@@ -3,8 +3,8 @@ package hashring
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"math/bits"
+	"slices"
 
 	"github.com/cespare/xxhash/v2"
 )
