@@ -260,14 +260,11 @@ func (r *Ring) Len() int { return len(r.state.Load().nodes) }
 // Position i is the top half of xxhash(node || uint32le(i)): part of the
 // package's compatibility promise.
 func appendPoints(dst []uint32, node string, from, to int) []uint32 {
-	var d xxhash.Digest
-	var b [4]byte
+	buf := make([]byte, len(node)+4)
+	copy(buf, node)
 	for i := from; i < to; i++ {
-		d.Reset()
-		d.WriteString(node)
-		binary.LittleEndian.PutUint32(b[:], uint32(i))
-		d.Write(b[:])
-		dst = append(dst, uint32(d.Sum64()>>32))
+		binary.LittleEndian.PutUint32(buf[len(node):], uint32(i))
+		dst = append(dst, uint32(xxhash.Sum64(buf)>>32))
 	}
 	return dst
 }
