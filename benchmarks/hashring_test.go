@@ -141,7 +141,11 @@ var hashringImpls = []hashringImpl{
 			}
 			return c
 		},
-		lookup: func(h any, k string) string { n, _ := h.(*zerohash.ConsistentHash).Get(k); s, _ := n.(string); return s },
+		lookup: func(h any, k string) string {
+			n, _ := h.(*zerohash.ConsistentHash).Get(k)
+			s, _ := n.(string)
+			return s
+		},
 		remove: func(h any, n string) { h.(*zerohash.ConsistentHash).Remove(n) },
 		add:    func(h any, n string) { h.(*zerohash.ConsistentHash).Add(n) },
 	},
