@@ -123,23 +123,23 @@ func buildTable(nodes []string, size int) *tableState {
 	// taken marks claimed entries: 1/16 the size of entries, so the
 	// probing stays in the L1 cache.
 	taken := make([]uint64, size/64)
-	pos := make([]uint32, len(nodes))
-	skip := make([]uint32, len(nodes))
+	type cursor struct{ pos, skip uint32 }
+	cur := make([]cursor, len(nodes))
 	for i, n := range nodes {
 		h := hashKey(n)
-		pos[i] = uint32(h) & mask
-		skip[i] = uint32(mix(h)>>32)&mask | 1
+		cur[i] = cursor{pos: uint32(h) & mask, skip: uint32(mix(h)>>32)&mask | 1}
 	}
-	filled := 0
-	for {
-		for i := range nodes {
-			p := pos[i]
-			for taken[p/64]&(1<<(p%64)) != 0 {
-				p = (p + skip[i]) & mask
+	taken = taken[:size/64]
+	for filled := 0; ; {
+		for i := range cur {
+			c := &cur[i]
+			p := c.pos
+			for taken[(p/64)&(mask/64)]&(1<<(p%64)) != 0 {
+				p = (p + c.skip) & mask
 			}
-			taken[p/64] |= 1 << (p % 64)
-			entries[p] = uint16(i)
-			pos[i] = (p + skip[i]) & mask
+			taken[(p/64)&(mask/64)] |= 1 << (p % 64)
+			entries[p&mask] = uint16(i)
+			c.pos = (p + c.skip) & mask
 			if filled++; filled == size {
 				s.entries = entries
 				return s
