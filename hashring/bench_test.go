@@ -102,3 +102,30 @@ func BenchmarkMembershipChange(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRingOptions reports, for points per node (v) and probes (k),
+// the max/average load over a million keys, the ring's memory and the
+// lookup time: the measurements behind DefaultVirtualNodes and
+// DefaultProbes. Run it with -benchtime 1x.
+func BenchmarkRingOptions(b *testing.B) {
+	keys := allKeys()
+	for _, n := range []int{10, 100} {
+		for _, v := range []int{64, 128, 256, 512, 1024} {
+			for _, k := range []int{1, 2, 3, 4} {
+				r := New(WithVirtualNodes(v), WithProbes(k))
+				r.Add(nodeNames(n)...)
+				b.Run(fmt.Sprintf("nodes=%d/v=%d/k=%d", n, v, k), func(b *testing.B) {
+					ratio, _ := maxOverAvg(assign(b, r, keys), n)
+					s := r.state.Load()
+					b.ReportMetric(ratio, "max/avg")
+					b.ReportMetric(float64(len(s.points)*8+len(s.index)*4)/1024, "KiB")
+					i := 0
+					for b.Loop() {
+						r.Lookup(benchKeys[i&(len(benchKeys)-1)])
+						i++
+					}
+				})
+			}
+		}
+	}
+}

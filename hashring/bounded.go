@@ -56,11 +56,7 @@ func (b *Bounded) acquire(h uint64) (string, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	totalWeight := 0
-	for _, w := range s.weights {
-		totalWeight += w
-	}
-	perWeight := b.c * float64(b.total+1) / float64(totalWeight)
+	perWeight := b.c * float64(b.total+1) / float64(s.totalWeight)
 	i := s.find(h)
 	for range s.points {
 		o := uint32(s.points[i])

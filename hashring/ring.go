@@ -38,8 +38,9 @@ type ringMember struct {
 
 // ringState is an immutable snapshot of a Ring.
 type ringState struct {
-	nodes   []string // sorted; owners index it
-	weights []int
+	nodes       []string // sorted; owners index it
+	weights     []int
+	totalWeight int
 	// points holds position<<32 | owner, sorted; equal positions are
 	// ordered by node name.
 	points []uint64
@@ -285,6 +286,7 @@ func (r *Ring) publish() {
 	for o, name := range s.nodes {
 		m := r.members[name]
 		s.weights[o] = m.weight
+		s.totalWeight += m.weight
 		for _, p := range m.points {
 			points = append(points, uint64(p)<<32|uint64(o))
 		}
