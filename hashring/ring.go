@@ -176,7 +176,11 @@ func (r *Ring) Add(nodes ...string) error {
 	for _, n := range nodes {
 		r.members[n] = &ringMember{weight: 1, points: appendPoints(nil, n, 0, r.vnodes)}
 	}
-	r.publish()
+	if len(nodes) == 1 {
+		r.publishAdded(nodes[0])
+	} else {
+		r.publish()
+	}
 	return nil
 }
 
@@ -196,7 +200,7 @@ func (r *Ring) AddWeighted(node string, weight int) error {
 		return fmt.Errorf("%w: %q", ErrNodeExists, node)
 	}
 	r.members[node] = &ringMember{weight: weight, points: appendPoints(nil, node, 0, weight*r.vnodes)}
-	r.publish()
+	r.publishAdded(node)
 	return nil
 }
 
@@ -209,7 +213,7 @@ func (r *Ring) Remove(node string) error {
 		return ErrUnknownNode
 	}
 	delete(r.members, node)
-	r.publish()
+	r.publishRemoved(node)
 	return nil
 }
 
@@ -295,6 +299,69 @@ func (r *Ring) publish() {
 		r.scratch = make([]uint64, total)
 	}
 	s.points = radixSortHigh(points, r.scratch[:total])
+	s.index, s.shift = buildIndex(s.points)
+	r.state.Store(s)
+}
+
+// publishAdded makes current the snapshot plus node, already in r.members,
+// merging its points into the current ones in O(points). It gives the
+// same snapshot as publish. It requires r.mu to be held.
+func (r *Ring) publishAdded(node string) {
+	old := r.state.Load()
+	m := r.members[node]
+	o, _ := slices.BinarySearch(old.nodes, node)
+	s := &ringState{
+		nodes:       slices.Insert(slices.Clone(old.nodes), o, node),
+		weights:     slices.Insert(slices.Clone(old.weights), o, m.weight),
+		totalWeight: old.totalWeight + m.weight,
+		probes:      r.probes,
+	}
+	add := make([]uint64, len(m.points))
+	for i, p := range m.points {
+		add[i] = uint64(p)<<32 | uint64(o)
+	}
+	slices.Sort(add)
+	// Owners from o up shift by one; the order of points is unchanged
+	// because it only breaks ties between equal positions by owner.
+	points := make([]uint64, 0, len(old.points)+len(add))
+	j := 0
+	for _, p := range old.points {
+		if uint32(p) >= uint32(o) {
+			p++
+		}
+		for j < len(add) && add[j] < p {
+			points = append(points, add[j])
+			j++
+		}
+		points = append(points, p)
+	}
+	s.points = append(points, add[j:]...)
+	s.index, s.shift = buildIndex(s.points)
+	r.state.Store(s)
+}
+
+// publishRemoved makes current the snapshot without node, already deleted
+// from r.members, in O(points). It requires r.mu to be held.
+func (r *Ring) publishRemoved(node string) {
+	old := r.state.Load()
+	o, _ := slices.BinarySearch(old.nodes, node)
+	s := &ringState{
+		nodes:       slices.Delete(slices.Clone(old.nodes), o, o+1),
+		weights:     slices.Delete(slices.Clone(old.weights), o, o+1),
+		totalWeight: old.totalWeight - old.weights[o],
+		probes:      r.probes,
+	}
+	points := make([]uint64, 0, len(old.points))
+	for _, p := range old.points {
+		switch owner := uint32(p); {
+		case owner == uint32(o):
+			continue
+		case owner > uint32(o):
+			p--
+		}
+		points = append(points, p)
+	}
+	s.points = points
 	s.index, s.shift = buildIndex(s.points)
 	r.state.Store(s)
 }

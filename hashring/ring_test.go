@@ -199,6 +199,10 @@ func TestRingOrderIndependent(t *testing.T) {
 	}
 	b.Add("extra")
 	b.Remove("extra")
+	// b was built by merging one node at a time, a in one sort.
+	if sa, sb := a.state.Load(), b.state.Load(); !slices.Equal(sa.points, sb.points) || !slices.Equal(sa.index, sb.index) {
+		t.Fatal("merged snapshot differs from the sorted one")
+	}
 	for i := range 20000 {
 		k := fmt.Sprintf("key-%d", i)
 		x, _ := a.Lookup(k)
