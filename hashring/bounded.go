@@ -9,15 +9,19 @@ import (
 // Zadimoghaddam, "Consistent Hashing with Bounded Loads"): a key goes to the
 // first node in ring order, starting at its owner, whose load is below its
 // capacity ⌈c·(m+1)·w/W⌉, where m keys are placed, w is the node's weight
-// and W the total weight. So no node ever holds more than ⌈c·average⌉ keys
-// (for equal weights), and most keys still land on their owner.
+// and W the total weight. So no node takes a key that would bring it above
+// ⌈c·average⌉ (for equal weights), and most keys still land on their owner.
+// The capacity is always feasible: the capacities add up to more than m+1.
 //
 // Loads count assignments that come and go, as connections or sessions do:
-// Acquire places a key and counts it, Release uncounts it. Keys placed on a
-// node that later leaves the ring stay counted until released.
+// Acquire places a key and counts it, Release uncounts it. Placed keys never
+// move, so after releases or a join a node can stay above the new ceiling
+// until its keys go; it takes no more until then. Keys placed on a node that
+// later leaves the ring stay counted until released.
 //
 // A Bounded is safe for concurrent use by multiple goroutines. Acquire and
-// Release take a mutex; the Ring's lookups do not wait for them.
+// Release take a mutex; the Ring's lookups do not wait for them. Create
+// one with NewBounded.
 type Bounded struct {
 	ring *Ring
 	c    float64

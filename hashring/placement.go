@@ -20,7 +20,8 @@ import (
 //
 // A Placement is safe for concurrent use by multiple goroutines. Lookups
 // read an immutable snapshot and never wait; Add and Remove copy the state
-// under a mutex, in O(capacity).
+// under a mutex, in O(capacity). Create Placements with NewPlacement;
+// the zero value is not usable.
 type Placement struct {
 	state atomic.Pointer[anchorState]
 

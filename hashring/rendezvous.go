@@ -19,7 +19,8 @@ import (
 //
 // The same members with the same weights map every key to the same node in
 // every process. A Rendezvous is safe for concurrent use by multiple
-// goroutines: lookups read an immutable snapshot and never wait.
+// goroutines: lookups read an immutable snapshot and never wait. Create
+// one with NewRendezvous; the zero value is not usable.
 type Rendezvous struct {
 	state atomic.Pointer[rendezvousState]
 

@@ -20,7 +20,8 @@ import (
 // A Ring is safe for concurrent use by multiple goroutines. Lookups read an
 // immutable snapshot and never wait for writers; Add, Remove and SetWeight
 // build the next snapshot under a mutex and publish it atomically, so a
-// membership change costs O(points) and no lookup waits for it.
+// membership change costs O(points) and no lookup waits for it. Create
+// Rings with New; the zero value is not usable.
 type Ring struct {
 	vnodes int
 	probes int

@@ -19,7 +19,8 @@ import (
 // The same members map every key to the same node in every process. A
 // Table is safe for concurrent use by multiple goroutines: lookups read an
 // immutable snapshot and never wait for Add or Remove, which build the next
-// table under a mutex, in O(entries · log entries) time.
+// table under a mutex, in O(entries · log entries) time. Create Tables
+// with NewTable; the zero value is not usable.
 type Table struct {
 	size  int
 	state atomic.Pointer[tableState]
