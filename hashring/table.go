@@ -1,6 +1,7 @@
 package hashring
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -130,21 +131,55 @@ func buildTable(nodes []string, size int) *tableState {
 		h := hashKey(n)
 		cur[i] = cursor{pos: uint32(h) & mask, skip: uint32(mix(h)>>32)&mask | 1}
 	}
-	taken = taken[:size/64]
-	for filled := 0; ; {
-		for i := range cur {
-			c := &cur[i]
-			p := c.pos
-			for taken[(p/64)&(mask/64)]&(1<<(p%64)) != 0 {
-				p = (p + c.skip) & mask
-			}
-			taken[(p/64)&(mask/64)] |= 1 << (p % 64)
-			entries[p&mask] = uint16(i)
-			c.pos = (p + c.skip) & mask
-			if filled++; filled == size {
-				s.entries = entries
-				return s
+	// Nodes claim entries in turn, each its next free entry in its own
+	// permutation. Probing for it costs size/free steps, so once few
+	// entries are free, scanning them is cheaper: the next free entry is
+	// the one the fewest steps along the permutation. Both find the same.
+	const endgame = 256
+	filled, turn := 0, 0
+	for ; size-filled > endgame; filled++ {
+		c := &cur[turn]
+		p := c.pos
+		for taken[(p/64)&(mask/64)]&(1<<(p%64)) != 0 {
+			p = (p + c.skip) & mask
+		}
+		taken[(p/64)&(mask/64)] |= 1 << (p % 64)
+		entries[p&mask] = uint16(turn)
+		c.pos = (p + c.skip) & mask
+		if turn++; turn == len(cur) {
+			turn = 0
+		}
+	}
+	free := make([]uint32, 0, size-filled)
+	for w, word := range taken {
+		for b := range 64 {
+			if word&(1<<b) == 0 {
+				free = append(free, uint32(w*64+b))
 			}
 		}
 	}
+	for ; filled < size; filled++ {
+		c := &cur[turn]
+		// f = pos + j·skip (mod size), so j = (f - pos)·skip⁻¹.
+		inv := c.skip // skip is odd: Newton's iteration inverts it mod 2^32
+		for range 4 {
+			inv *= 2 - c.skip*inv
+		}
+		best, bestSteps := 0, uint32(math.MaxUint32)
+		for i, f := range free {
+			if j := ((f - c.pos) * inv) & mask; j < bestSteps {
+				best, bestSteps = i, j
+			}
+		}
+		p := free[best]
+		free[best] = free[len(free)-1]
+		free = free[:len(free)-1]
+		entries[p] = uint16(turn)
+		c.pos = (p + c.skip) & mask
+		if turn++; turn == len(cur) {
+			turn = 0
+		}
+	}
+	s.entries = entries
+	return s
 }
