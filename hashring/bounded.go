@@ -65,7 +65,7 @@ func (b *Bounded) acquire(h uint64) (string, error) {
 	for range s.points {
 		o := uint32(s.points[i])
 		node := s.nodes[o]
-		if load := b.loads[node]; float64(load) < math.Ceil(perWeight*float64(s.weights[o])) {
+		if load := b.loads[node]; load < capacity(perWeight*float64(s.weights[o])) {
 			b.loads[node] = load + 1
 			b.total++
 			return node, nil
@@ -108,4 +108,10 @@ func (b *Bounded) Total() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.total
+}
+
+// capacity returns ⌈x⌉, forgiving the rounding of c·(m+1)·w/W: for c = 1.1,
+// m+1 = 10 and W = 1 that product is 11.000000000000002, not 11.
+func capacity(x float64) int {
+	return int(math.Ceil(x * (1 - 1e-12)))
 }

@@ -94,3 +94,14 @@ func TestBoundedWeights(t *testing.T) {
 		t.Errorf("Load(c) with weight 2 of 4 = %d; want about 2000", got)
 	}
 }
+
+func TestCapacityRounding(t *testing.T) {
+	for _, tc := range []struct {
+		x    float64
+		want int
+	}{{1.1 * 10, 11}, {11.5, 12}, {12500, 12500}, {12500.01, 12501}, {0.5, 1}} {
+		if got := capacity(tc.x); got != tc.want {
+			t.Errorf("capacity(%v) = %d; want %d", tc.x, got, tc.want)
+		}
+	}
+}
