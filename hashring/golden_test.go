@@ -1,0 +1,76 @@
+package hashring
+
+import "testing"
+
+// TestGolden pins keys to nodes for ten members "node-0".."node-9" at the
+// default settings (for the placement, added in that order). The table
+// must never change: a change of hash, point derivation or fill order
+// would remap keys between processes running different versions.
+func TestGolden(t *testing.T) {
+	golden := map[string][]struct{ key, node string }{
+		"ring": {
+			{"", "node-7"},
+			{"a", "node-8"},
+			{"alpha", "node-0"},
+			{"user:1234", "node-4"},
+			{"session/8f14e45f", "node-7"},
+			{"order-42", "node-6"},
+			{"x", "node-6"},
+			{"tenant=7;shard=3", "node-6"},
+			{"hello world", "node-8"},
+			{"k1", "node-1"},
+			{"k2", "node-1"},
+			{"k3", "node-3"},
+		},
+		"table": {
+			{"", "node-3"},
+			{"a", "node-6"},
+			{"alpha", "node-6"},
+			{"user:1234", "node-1"},
+			{"session/8f14e45f", "node-4"},
+			{"order-42", "node-9"},
+			{"x", "node-6"},
+			{"tenant=7;shard=3", "node-4"},
+			{"hello world", "node-2"},
+			{"k1", "node-7"},
+			{"k2", "node-6"},
+			{"k3", "node-6"},
+		},
+		"placement": {
+			{"", "node-8"},
+			{"a", "node-8"},
+			{"alpha", "node-8"},
+			{"user:1234", "node-9"},
+			{"session/8f14e45f", "node-6"},
+			{"order-42", "node-5"},
+			{"x", "node-0"},
+			{"tenant=7;shard=3", "node-0"},
+			{"hello world", "node-2"},
+			{"k1", "node-0"},
+			{"k2", "node-1"},
+			{"k3", "node-1"},
+		},
+		"rendezvous": {
+			{"", "node-8"},
+			{"a", "node-8"},
+			{"alpha", "node-9"},
+			{"user:1234", "node-4"},
+			{"session/8f14e45f", "node-3"},
+			{"order-42", "node-9"},
+			{"x", "node-3"},
+			{"tenant=7;shard=3", "node-8"},
+			{"hello world", "node-5"},
+			{"k1", "node-2"},
+			{"k2", "node-6"},
+			{"k3", "node-2"},
+		},
+	}
+	for _, m := range modes {
+		p := build(t, m, nodeNames(10))
+		for _, g := range golden[m.name] {
+			if got, _ := p.Lookup(g.key); got != g.node {
+				t.Errorf("%s: Lookup(%q) = %q; want %q", m.name, g.key, got, g.node)
+			}
+		}
+	}
+}
