@@ -77,12 +77,12 @@ func TestDefaultRuleIsFiveConsecutive(t *testing.T) {
 func TestCountWindow(t *testing.T) {
 	b := New(WithCountWindow(4, 3), WithFailureRate(0.5), WithOpenDuration(sec))
 	runSteps(t, b, []step{
-		{at: 0, err: errFail, wantState: Closed},  // 1/1 but below minCalls
-		{at: 1, err: nil, wantState: Closed},      // 1/2
-		{at: 2, err: nil, wantState: Closed},      // 1/3
-		{at: 3, err: nil, wantState: Closed},      // 1/4
-		{at: 4, err: errFail, wantState: Closed},  // evicts the first failure: 1/4
-		{at: 5, err: errFail, wantState: Open},    // 2/4 = 0.5
+		{at: 0, err: errFail, wantState: Closed},   // 1/1 but below minCalls
+		{at: 1, err: nil, wantState: Closed},       // 1/2
+		{at: 2, err: nil, wantState: Closed},       // 1/3
+		{at: 3, err: nil, wantState: Closed},       // 1/4
+		{at: 4, err: errFail, wantState: Closed},   // evicts the first failure: 1/4
+		{at: 5, err: errFail, wantState: Open},     // 2/4 = 0.5
 		{at: sec + 5, err: nil, wantState: Closed}, // probe closes and empties the window
 		{at: sec + 6, err: errFail, wantState: Closed},
 		{at: sec + 7, err: errFail, wantState: Closed}, // 2/2, below minCalls
@@ -148,7 +148,7 @@ func TestSlowCalls(t *testing.T) {
 		{at: 0, dur: 200 * ms, wantState: Closed}, // slow success
 		{at: sec, dur: 10 * ms, wantState: Closed},
 		{at: 2 * sec, dur: 10 * ms, wantState: Closed},
-		{at: 3 * sec, dur: 150 * ms, wantState: Open}, // 2 slow of 4
+		{at: 3 * sec, dur: 150 * ms, wantState: Open},        // 2 slow of 4
 		{at: 4*sec + 200*ms, dur: 300 * ms, wantState: Open}, // a slow probe fails
 		{at: 6 * sec, dur: 10 * ms, wantState: Closed},
 	})
@@ -206,13 +206,13 @@ func TestHalfOpenRules(t *testing.T) {
 func TestOpenBackoff(t *testing.T) {
 	b := New(WithConsecutiveFailures(1), WithOpenBackoff(backoff.NewExponential(sec, 2, 10*sec)))
 	runSteps(t, b, []step{
-		{at: 0, err: errFail, wantState: Open},              // open 1s
-		{at: sec, err: errFail, wantState: Open},            // open 2s
+		{at: 0, err: errFail, wantState: Open},   // open 1s
+		{at: sec, err: errFail, wantState: Open}, // open 2s
 		{at: 2*sec + 999*time.Millisecond, wantAllow: ErrOpen, wantState: Open},
-		{at: 3 * sec, err: errFail, wantState: Open},        // open 4s
+		{at: 3 * sec, err: errFail, wantState: Open}, // open 4s
 		{at: 6 * sec, wantAllow: ErrOpen, wantState: Open},
-		{at: 7 * sec, err: nil, wantState: Closed},          // closing resets the growth
-		{at: 8 * sec, err: errFail, wantState: Open},        // open 1s again
+		{at: 7 * sec, err: nil, wantState: Closed},   // closing resets the growth
+		{at: 8 * sec, err: errFail, wantState: Open}, // open 1s again
 		{at: 9 * sec, err: nil, wantState: Closed},
 	})
 }
