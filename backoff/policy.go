@@ -163,7 +163,15 @@ func NewFullJitter(p Policy, src rand.Source) *FullJitter {
 
 // Delay returns a uniform random duration in [0, p.Delay(attempt)].
 func (j *FullJitter) Delay(attempt int) time.Duration {
-	return random(j.src, j.p.Delay(attempt))
+	return random(j.src, delayOf(j.p, attempt))
+}
+
+// delayOf calls p.Delay, directly for the common *Exponential.
+func delayOf(p Policy, attempt int) time.Duration {
+	if e, ok := p.(*Exponential); ok {
+		return e.Delay(attempt)
+	}
+	return p.Delay(attempt)
 }
 
 // An EqualJitter policy waits half of p.Delay(n) plus a uniform random
@@ -186,7 +194,7 @@ func NewEqualJitter(p Policy, src rand.Source) *EqualJitter {
 // Delay returns d/2 + a uniform random duration in [0, d - d/2], where
 // d = p.Delay(attempt).
 func (j *EqualJitter) Delay(attempt int) time.Duration {
-	d := j.p.Delay(attempt)
+	d := delayOf(j.p, attempt)
 	h := d / 2
 	return h + random(j.src, d-h)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -283,21 +284,53 @@ func Retry[T any](ctx context.Context, op func(ctx context.Context) (T, error), 
 		if c.onRetry != nil {
 			c.onRetry(attempt, err, delay)
 		}
-		if delay > 0 && ctx.Done() == nil {
-			// A context that can never end needs no select: sleeping uses
-			// the goroutine's own timer and allocates nothing.
-			time.Sleep(delay)
-		} else if delay > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return zero, &ctxError{ctx: ctx.Err(), last: err}
-			case <-t.C:
-			}
-		} else if ctxErr := ctx.Err(); ctxErr != nil {
+		if ctxErr := wait(ctx, delay); ctxErr != nil {
 			return zero, &ctxError{ctx: ctxErr, last: err}
 		}
+	}
+}
+
+// spinLimit is the longest delay waited by yielding the processor instead
+// of with a timer: the runtime's timers overshoot short delays by tens of
+// microseconds or more.
+const spinLimit = 50 * time.Microsecond
+
+// wait waits d or until ctx ends, and returns ctx.Err() if it ended.
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	if d <= spinLimit {
+		start := time.Now()
+		for {
+			runtime.Gosched()
+			el := time.Since(start)
+			if el >= d {
+				return ctx.Err()
+			}
+			if el == 0 {
+				// The clock did not move: a fake clock (testing/synctest)
+				// or a coarse one. Only a timer can wait for it.
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	if ctx.Done() == nil {
+		// A context that can never end needs no select: sleeping uses the
+		// goroutine's own timer and allocates nothing.
+		time.Sleep(d)
+		return nil
+	}
+	t := time.NewTimer(d)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

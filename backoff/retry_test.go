@@ -293,3 +293,33 @@ func BenchmarkRetry(b *testing.B) {
 		}
 	})
 }
+
+func TestRetryTinyDelays(t *testing.T) {
+	// On the real clock, tiny delays are waited by yielding, and still waited.
+	op, calls := failN(2, errFlaky)
+	start := time.Now()
+	if _, err := Retry(context.Background(), op, WithPolicy(Constant(20*time.Microsecond))); err != nil || *calls != 3 {
+		t.Fatalf("Retry = %v after %d calls", err, *calls)
+	}
+	if el := time.Since(start); el < 40*time.Microsecond {
+		t.Errorf("two 20µs delays took %v", el)
+	}
+	// A cancelled context ends the wait.
+	ctx, cancel := context.WithCancel(context.Background())
+	op, _ = failN(100, errFlaky)
+	_, err := Retry(ctx, op, WithPolicy(Constant(40*time.Microsecond)), WithOnRetry(func(int, error, time.Duration) { cancel() }))
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, errFlaky) {
+		t.Errorf("Retry cancelled during a tiny delay = %v", err)
+	}
+	// On a fake clock, they fall back to a timer and take exactly their time.
+	synctest.Test(t, func(t *testing.T) {
+		op, _ := failN(3, errFlaky)
+		start := time.Now()
+		if _, err := Retry(t.Context(), op, WithPolicy(Constant(10*time.Microsecond))); err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(start); got != 30*time.Microsecond {
+			t.Errorf("three 10µs delays on the fake clock took %v; want 30µs", got)
+		}
+	})
+}

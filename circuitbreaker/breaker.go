@@ -265,6 +265,7 @@ type Breaker struct {
 	cfg       config
 	win       window // nil without a window
 	needStart bool   // slow calls: the start of each call is needed
+	plain     bool   // no window and no slow calls: a success only resets consec
 	base      time.Time
 	openUntil atomic.Int64 // ns since base
 	trips     atomic.Int64
@@ -309,6 +310,7 @@ func New(opts ...Option) *Breaker {
 	if c.win != nil {
 		b.win = c.win()
 	}
+	b.plain = b.win == nil && !b.needStart
 	b.doneClosed = b.finishClosed
 	b.calls.New = func() any {
 		cl := &call{b: b}
@@ -404,6 +406,9 @@ func (c *call) finish(err error) {
 // implied, and a call that finishes after the breaker left the closed state
 // is not counted.
 func (b *Breaker) finishClosed(err error) {
+	if err == nil && b.plain && b.consec.Load() == 0 {
+		return // nothing to record: no write, no clock
+	}
 	if err == nil {
 		b.closedOutcome(b.state.Load(), Success, noTime, noTime)
 		return
@@ -684,11 +689,11 @@ func Execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context
 	var t Ticket
 	w := b.state.Load()
 	switch {
-	case stateOf(w) == Closed && !b.needStart:
-		t = Ticket{gen: w, start: noTime, kind: kindClosed}
-	case stateOf(w) == Open && w&expiredBit == 0, stateOf(w) == ForcedOpen:
+	case w&(stateMask|expiredBit) == uint64(Open), stateOf(w) == ForcedOpen:
 		var zero T
 		return zero, ErrOpen
+	case stateOf(w) == Closed && !b.needStart:
+		t = Ticket{gen: w, start: noTime, kind: kindClosed}
 	default:
 		var err error
 		if t, err = b.acquire(b.now()); err != nil {
@@ -705,6 +710,9 @@ func Execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context
 	v, err := fn(ctx)
 	finished = true
 	if err == nil {
+		if t.kind == kindClosed && b.plain && b.consec.Load() == 0 {
+			return v, nil // nothing to record: no write, no clock
+		}
 		b.release(t, noTime, Success)
 	} else {
 		b.release(t, noTime, b.cfg.classify(err))
