@@ -19,9 +19,9 @@ type window interface {
 }
 
 // countWindow holds the outcomes of the last size calls in a ring. Each
-// call takes a slot with one atomic add on the sequence and swaps its
-// outcome in; the totals change only when the outcome it replaces differs,
-// so a run of successes writes nothing but its slot and the sequence.
+// call takes a slot with one atomic add on the sequence; it swaps its
+// outcome in, and adjusts the totals, only when the outcome it replaces
+// differs, so a run of successes writes nothing but the sequence.
 type countWindow struct {
 	seq      atomic.Int64
 	_        [56]byte
@@ -51,8 +51,14 @@ func (w *countWindow) record(_ int64, failure, slow bool) {
 	if slow {
 		v |= slotSlow
 	}
-	i := (w.seq.Add(1) - 1) % w.size
-	old := w.slots[i].Swap(v)
+	slot := &w.slots[(w.seq.Add(1)-1)%w.size]
+	if slot.Load() == v {
+		// Nothing changes: read, do not write, so that a run of equal
+		// outcomes leaves the ring's cache lines shared. Every change goes
+		// through Swap with its delta, so the totals still equal the ring.
+		return
+	}
+	old := slot.Swap(v)
 	if old == v {
 		return
 	}
