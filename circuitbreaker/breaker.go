@@ -686,12 +686,17 @@ func (b *Breaker) force(to State) {
 // and fn's result otherwise. If fn panics, the call counts as a failure and
 // the panic continues. In the closed state it allocates nothing.
 func Execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context) (T, error)) (T, error) {
-	var t Ticket
 	w := b.state.Load()
-	switch {
-	case w&(stateMask|expiredBit) == uint64(Open), stateOf(w) == ForcedOpen:
+	if w&(stateMask|expiredBit) == uint64(Open) || stateOf(w) == ForcedOpen {
 		var zero T
-		return zero, ErrOpen
+		return zero, ErrOpen // small enough to inline: a rejection is a load and a compare
+	}
+	return execute(ctx, b, fn, w)
+}
+
+func execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context) (T, error), w uint64) (T, error) {
+	var t Ticket
+	switch {
 	case stateOf(w) == Closed && !b.needStart:
 		t = Ticket{gen: w, start: noTime, kind: kindClosed}
 	default:
