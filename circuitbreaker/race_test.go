@@ -223,9 +223,12 @@ type model struct {
 	rate                                      float64
 	openFor                                   func(n int) time.Duration
 
+	width, buckets int64 // a time window instead of a count window when width > 0
+
 	state     State
 	consec    int
-	window    []bool // failures, oldest first
+	window    []bool  // failures, oldest first
+	times     []int64 // bucket index of each window entry (time window)
 	openUntil time.Duration
 	repeated  int
 	admitted  int
@@ -269,7 +272,7 @@ func (m *model) done(from State, now time.Duration, o Outcome) {
 			m.bad++
 		}
 		if m.succ >= m.need {
-			m.state, m.repeated, m.consec, m.window = Closed, 0, 0, nil
+			m.state, m.repeated, m.consec, m.window, m.times = Closed, 0, 0, nil, nil
 		} else if m.bad > m.probes-m.need {
 			m.open(now)
 		}
@@ -291,7 +294,13 @@ func (m *model) done(from State, now time.Duration, o Outcome) {
 		return
 	}
 	m.window = append(m.window, o == Failure)
-	if len(m.window) > m.size {
+	if m.width > 0 {
+		idx := int64(now) / m.width
+		m.times = append(m.times, idx)
+		for len(m.times) > 0 && m.times[0] <= idx-m.buckets {
+			m.times, m.window = m.times[1:], m.window[1:]
+		}
+	} else if len(m.window) > m.size {
 		m.window = m.window[1:]
 	}
 	if o != Failure || len(m.window) < m.minCalls {
@@ -329,7 +338,13 @@ func TestMatchesReferenceModel(t *testing.T) {
 		}
 		if r.IntN(2) == 0 || m.consecutive == 0 {
 			m.size, m.minCalls = 1+r.IntN(8), r.IntN(6)
-			opts = append(opts, WithCountWindow(m.size, m.minCalls), WithFailureRate(m.rate))
+			if r.IntN(2) == 0 {
+				opts = append(opts, WithCountWindow(m.size, m.minCalls), WithFailureRate(m.rate))
+			} else {
+				m.buckets = int64(1 + r.IntN(5))
+				m.width = int64(500*time.Millisecond) * int64(1+r.IntN(4))
+				opts = append(opts, WithTimeWindow(time.Duration(m.width*m.buckets), int(m.buckets), m.minCalls), WithFailureRate(m.rate))
+			}
 		}
 		opts = append(opts, WithHalfOpenProbes(m.probes), WithHalfOpenSuccessRate(float64(m.need)/float64(m.probes)),
 			WithOpenBackoff(backoff.NewLinear(time.Second, time.Second, time.Hour)))

@@ -29,6 +29,9 @@ type Transport struct {
 
 var _ http.RoundTripper = (*Transport)(nil)
 
+// errPanicked is what the breaker sees for a RoundTrip that panicked.
+var errPanicked = errors.New("circuitbreaker: round trip panicked")
+
 // NewTransport returns a Transport that sends requests through next
 // (http.DefaultTransport if nil), with one Breaker per host configured by
 // opts.
@@ -44,7 +47,8 @@ func NewTransport(next http.RoundTripper, opts ...Option) *Transport {
 }
 
 // WithFailureStatus replaces the rule that decides which responses count as
-// failures (default: status >= 500). It returns t.
+// failures (default: status >= 500) and returns t. Call it before the first
+// RoundTrip.
 func (t *Transport) WithFailureStatus(isFailure func(*http.Response) bool) *Transport {
 	t.isFail = isFailure
 	return t
@@ -70,7 +74,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("circuitbreaker: %s: %w", req.URL.Host, err)
 	}
+	finished := false
+	defer func() {
+		if !finished {
+			done(errPanicked) // the panic continues; the call counts as failed
+		}
+	}()
 	resp, err := t.next.RoundTrip(req)
+	finished = true
 	switch {
 	case err != nil:
 		done(err)

@@ -80,3 +80,23 @@ func TestTransportPerHostBreakers(t *testing.T) {
 		t.Errorf("RoundTrip when open = %v; want ErrOpen", err)
 	}
 }
+
+type panicky struct{}
+
+func (panicky) RoundTrip(*http.Request) (*http.Response, error) { panic("transport bug") }
+
+func TestTransportPanicCountsAsFailure(t *testing.T) {
+	tr := NewTransport(panicky{}, WithConsecutiveFailures(1))
+	req, _ := http.NewRequest("GET", "http://example.invalid/", nil)
+	func() {
+		defer func() {
+			if recover() != "transport bug" {
+				t.Error("the panic did not continue")
+			}
+		}()
+		tr.RoundTrip(req)
+	}()
+	if s := tr.Breaker("example.invalid").State(); s != Open {
+		t.Errorf("State after a panicking round trip = %v; want open", s)
+	}
+}
