@@ -168,8 +168,10 @@ func WithCountWindow(size, minCalls int) Option {
 
 // WithTimeWindow trips the breaker on the failure rate (and slow-call rate)
 // of the calls of the last length, kept in buckets of length/buckets, once
-// at least minCalls calls are in the window. It replaces a count window. It
-// panics if buckets < 1, length < buckets nanoseconds or minCalls < 0.
+// at least minCalls calls are in the window. It replaces a count window.
+// Times count from New; with AllowAt, times before New fall in the first
+// bucket. It panics if buckets < 1, length < buckets nanoseconds or
+// minCalls < 0.
 func WithTimeWindow(length time.Duration, buckets, minCalls int) Option {
 	if buckets < 1 || length < time.Duration(buckets) || minCalls < 0 {
 		panic("circuitbreaker: WithTimeWindow needs buckets >= 1, length >= buckets ns and minCalls >= 0")
@@ -349,7 +351,8 @@ func (b *Breaker) Stats() Stats {
 //
 // In the closed state Allow returns a preallocated done and allocates
 // nothing (with slow calls, a pooled one); a half-open probe allocates its
-// done. ctx is not used yet; it is there for the shape of middleware.
+// done. The decision does not depend on ctx, which is there for the shape of
+// middleware.
 func (b *Breaker) Allow(ctx context.Context) (done func(error), err error) {
 	w := b.state.Load()
 	switch stateOf(w) {
