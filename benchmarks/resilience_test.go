@@ -47,6 +47,33 @@ func BenchmarkBackoffDelay(b *testing.B) {
 	})
 }
 
+// BenchmarkBackoffDelayNoJitter: the same exponential without jitter
+// (cenkalti with RandomizationFactor 0).
+func BenchmarkBackoffDelayNoJitter(b *testing.B) {
+	b.Run("impl=distkit", func(b *testing.B) {
+		p := backoff.NewExponential(100*time.Millisecond, 2, 10*time.Second)
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			n++
+			p.Delay(n&15 + 1)
+		}
+	})
+	b.Run("impl=cenkalti", func(b *testing.B) {
+		eb := cenkalti.NewExponentialBackOff()
+		eb.RandomizationFactor = 0
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			n++
+			if n&15 == 0 {
+				eb.Reset()
+			}
+			eb.NextBackOff()
+		}
+	})
+}
+
 // BenchmarkRetrySuccess: an operation that succeeds at once, with up to
 // three attempts.
 func BenchmarkRetrySuccess(b *testing.B) {
