@@ -81,7 +81,7 @@ const tableLen = 64
 type Exponential struct {
 	base, cap time.Duration
 	factor    float64
-	table     []time.Duration // table[i] = Delay(i+1), for i < len(table)
+	table     []time.Duration // table[n] = Delay(n); table[0] = Delay(1)
 	capped    bool            // every attempt past the table returns cap
 }
 
@@ -92,9 +92,9 @@ func NewExponential(base time.Duration, factor float64, cap time.Duration) *Expo
 	if base <= 0 || cap < base || !(factor >= 1) || math.IsInf(factor, 0) {
 		panic("backoff: NewExponential needs 0 < base <= cap and 1 <= factor < +Inf")
 	}
-	e := &Exponential{base: base, cap: cap, factor: factor}
+	e := &Exponential{base: base, cap: cap, factor: factor, table: []time.Duration{base}}
 	d := float64(base)
-	for len(e.table) < tableLen {
+	for len(e.table) <= tableLen {
 		if d >= float64(cap) {
 			e.table = append(e.table, cap)
 			e.capped = true
@@ -108,11 +108,15 @@ func NewExponential(base time.Duration, factor float64, cap time.Duration) *Expo
 
 // Delay returns min(cap, base * factor^(attempt-1)).
 func (e *Exponential) Delay(attempt int) time.Duration {
-	if attempt < 1 {
-		attempt = 1
+	if uint(attempt) < uint(len(e.table)) {
+		return e.table[attempt] // small enough to inline: a bounds check and a load
 	}
-	if attempt <= len(e.table) {
-		return e.table[attempt-1]
+	return e.delaySlow(attempt)
+}
+
+func (e *Exponential) delaySlow(attempt int) time.Duration {
+	if attempt < 1 {
+		return e.base
 	}
 	if e.capped {
 		return e.cap
@@ -147,6 +151,7 @@ func random(src rand.Source, n time.Duration) time.Duration {
 // concurrent use when its Source is (the default one is).
 type FullJitter struct {
 	p   Policy
+	exp *Exponential // p, when it is one: called directly
 	src rand.Source
 }
 
@@ -158,20 +163,19 @@ func NewFullJitter(p Policy, src rand.Source) *FullJitter {
 	if p == nil {
 		panic("backoff: NewFullJitter with a nil Policy")
 	}
-	return &FullJitter{p: p, src: src}
+	e, _ := p.(*Exponential)
+	return &FullJitter{p: p, exp: e, src: src}
 }
 
 // Delay returns a uniform random duration in [0, p.Delay(attempt)].
 func (j *FullJitter) Delay(attempt int) time.Duration {
-	return random(j.src, delayOf(j.p, attempt))
-}
-
-// delayOf calls p.Delay, directly for the common *Exponential.
-func delayOf(p Policy, attempt int) time.Duration {
-	if e, ok := p.(*Exponential); ok {
-		return e.Delay(attempt)
+	var d time.Duration
+	if j.exp != nil {
+		d = j.exp.Delay(attempt)
+	} else {
+		d = j.p.Delay(attempt)
 	}
-	return p.Delay(attempt)
+	return random(j.src, d)
 }
 
 // An EqualJitter policy waits half of p.Delay(n) plus a uniform random
@@ -179,6 +183,7 @@ func delayOf(p Policy, attempt int) time.Duration {
 // for concurrent use when its Source is (the default one is).
 type EqualJitter struct {
 	p   Policy
+	exp *Exponential // p, when it is one: called directly
 	src rand.Source
 }
 
@@ -188,13 +193,19 @@ func NewEqualJitter(p Policy, src rand.Source) *EqualJitter {
 	if p == nil {
 		panic("backoff: NewEqualJitter with a nil Policy")
 	}
-	return &EqualJitter{p: p, src: src}
+	e, _ := p.(*Exponential)
+	return &EqualJitter{p: p, exp: e, src: src}
 }
 
 // Delay returns d/2 + a uniform random duration in [0, d - d/2], where
 // d = p.Delay(attempt).
 func (j *EqualJitter) Delay(attempt int) time.Duration {
-	d := delayOf(j.p, attempt)
+	var d time.Duration
+	if j.exp != nil {
+		d = j.exp.Delay(attempt)
+	} else {
+		d = j.p.Delay(attempt)
+	}
 	h := d / 2
 	return h + random(j.src, d-h)
 }
