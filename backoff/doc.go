@@ -1,0 +1,20 @@
+// Package backoff computes retry delays and retries operations with them.
+//
+// A Policy maps an attempt number to a delay. Policies hold no mutable state,
+// so one value serves every goroutine: Constant, Linear and Exponential, and
+// the three jitters of the AWS "Exponential Backoff And Jitter" analysis,
+// FullJitter, EqualJitter and DecorrelatedJitter. Jitters draw from the
+// runtime's per-thread generator unless given a rand.Source; SplitMix is a
+// seeded Source that is safe for concurrent use, for deterministic tests.
+//
+// Retry calls an operation until it succeeds, returns a Permanent error, is
+// classified as not retryable, runs out of attempts, elapsed time or Budget,
+// or its context ends. A server's hint (RetryAfter, or any error with a
+// RetryAfter() time.Duration method) replaces the policy's delay;
+// ParseRetryAfter reads the HTTP Retry-After header. The success path
+// allocates nothing.
+//
+// A Budget caps retries to a fraction of successful calls plus a floor per
+// second, so that a failing dependency sees at most a bounded extra load
+// instead of a retry storm.
+package backoff

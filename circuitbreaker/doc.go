@@ -1,0 +1,25 @@
+// Package circuitbreaker stops calling a dependency that keeps failing, and
+// probes it before trusting it again.
+//
+// A Breaker is closed (calls pass), open (calls fail fast with ErrOpen) or
+// half-open (a bounded number of probe calls pass; the rest get
+// ErrTooManyRequests). It trips from closed to open on any of the rules it is
+// given: consecutive failures, a failure rate over the last N calls (a count
+// window) or the last T (a time window in buckets), and a slow-call rate over
+// the same window, each window with a minimum number of calls. After the
+// open duration, fixed or growing by a backoff.Policy on repeated trips, it
+// lets probes through and closes when enough of them succeed.
+//
+// By default an error that matches context.Canceled counts as neither
+// success nor failure (the caller gave up, the dependency did not fail), and
+// context.DeadlineExceeded counts as a failure (a slow dependency is what a
+// breaker should notice); WithClassifier changes that. A call that panics
+// counts as a failure, and the panic continues.
+//
+// Execute wraps one call; Allow splits it in two for streams and middleware.
+// In the closed state with the consecutive rule, a successful call costs two
+// atomic loads and writes nothing; a count window adds one atomic add, a
+// time window one clock read and one atomic add. In the open state a
+// rejection is one atomic load. Transport wraps an http.RoundTripper with one
+// Breaker per host.
+package circuitbreaker

@@ -1,0 +1,5 @@
+//go:build !race
+
+package circuitbreaker
+
+const raceEnabled = false
