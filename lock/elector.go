@@ -21,8 +21,10 @@ type Elector struct {
 	name string
 	ttl  time.Duration
 
-	mu    sync.Mutex
-	lease *Lease // held while leader; guarded by mu
+	mu       sync.Mutex
+	lease    *Lease             // held while leader; guarded by mu
+	stepDown context.CancelFunc // ends the current term; guarded by mu
+	over     chan struct{}      // closed when the current term's lease is released; guarded by mu
 }
 
 // NewElector returns a candidate called name for the election on key of
@@ -56,11 +58,11 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, term u
 			}
 			continue
 		}
-		e.mu.Lock()
-		e.lease = lease
-		e.mu.Unlock()
-
 		lctx, cancel := context.WithCancel(ctx)
+		over := make(chan struct{})
+		e.mu.Lock()
+		e.lease, e.stepDown, e.over = lease, cancel, over
+		e.mu.Unlock()
 		go func() {
 			select {
 			case <-lease.Done():
@@ -71,12 +73,15 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, term u
 		lead(lctx, lease.Token())
 		cancel()
 
-		e.mu.Lock()
-		e.lease = nil
-		e.mu.Unlock()
+		// Release only once lead has returned, so that a resigning leader
+		// has stopped before the next one starts.
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), e.ttl)
 		lease.Release(rctx) // ErrNotHeld after a loss is expected; an error leaves expiry to the TTL.
 		rcancel()
+		e.mu.Lock()
+		e.lease, e.stepDown, e.over = nil, nil, nil
+		e.mu.Unlock()
+		close(over)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -98,20 +103,25 @@ func (e *Elector) Term() (uint64, bool) {
 	}
 }
 
-// Resign gives up leadership if the candidate holds it, handing it to the
-// next candidate in line; Run then campaigns again. It returns nil if the
-// candidate was not leader, or the error of Lease.Release.
+// Resign gives up leadership if the candidate holds it: it ends the context
+// of lead, waits until lead has returned and Run has released the lease
+// (handing it to the next candidate in line), and returns nil; Run then
+// campaigns again. It returns nil at once if the candidate is not leader, and
+// ctx.Err() if ctx ends first.
 func (e *Elector) Resign(ctx context.Context) error {
 	e.mu.Lock()
-	lease := e.lease
+	stepDown, over := e.stepDown, e.over
 	e.mu.Unlock()
-	if lease == nil {
+	if stepDown == nil {
 		return nil
 	}
-	if err := lease.Release(ctx); err != nil && !errors.Is(err, ErrNotHeld) {
-		return err
+	stepDown()
+	select {
+	case <-over:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return nil
 }
 
 // Leader returns the current leader's name (Holder.Owner) and term
