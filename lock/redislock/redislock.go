@@ -34,8 +34,12 @@ type Client interface {
 // queue in Redis in arrival order and block in BLPOP on a list of their own;
 // Release hands the lock to the first live waiter and pushes its token there,
 // so a hand-over takes one round trip after the release, without polling.
-// A waiter also wakes when the holder's lease expires, and at least every
+// A waiter also wakes when the holder's lease expires, and about every
 // MaxBlock to renew its place in the queue and to notice ctx ending.
+//
+// Without ContextTimeoutEnabled in the client's options, go-redis bounds each
+// command by its ReadTimeout, not by the ctx deadline: enable it so that a
+// deadline also bounds a call to an unresponsive server.
 type Locker struct {
 	rdb    Client
 	prefix string
@@ -130,7 +134,8 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 	k := l.keys(key, value)
 	slice := min(ttl/4, MaxBlock)
 	// A waiter that has not renewed its place for this long is skipped.
-	live := 2*slice + 50*time.Millisecond
+	// Redis may return a timed-out BLPOP up to 1/hz late (100ms by default).
+	live := 2*slice + 200*time.Millisecond
 	// queued is set once this caller may be in the queue; queuedAt is when
 	// the last request that left it waiting was sent. A hand-over to it
 	// happens after that, so the lease counts from then.
@@ -152,11 +157,20 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 			return lock.NewLease(ctx, &grant{l: l, keys: k, value: value}, key, uint64(n), ttl, start, cfg), nil
 		}
 		queued, queuedAt = true, start
-		block := slice
-		if pttl := time.Duration(n) * time.Millisecond; n >= 0 && pttl+time.Millisecond < block {
-			block = pttl + time.Millisecond // wake when the holder's lease expires
+		if pttl := time.Duration(n) * time.Millisecond; n >= 0 && pttl < slice {
+			// The holder's lease ends before a block would: wait for that on
+			// the local clock, since Redis times blocked commands out only
+			// every 1/hz seconds (100ms by default). A hand-over meanwhile
+			// is found by the next acquire.
+			t := time.NewTimer(pttl + time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+			case <-t.C:
+			}
+			continue
 		}
-		tok, err := l.rdb.Do(ctx, "blpop", k[4], strconv.FormatFloat(block.Seconds(), 'f', 3, 64)).Slice()
+		tok, err := l.rdb.Do(ctx, "blpop", k[4], strconv.FormatFloat(slice.Seconds(), 'f', 3, 64)).Slice()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
