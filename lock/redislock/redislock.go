@@ -80,21 +80,62 @@ func New(rdb Client, opts ...Option) *Locker {
 }
 
 // keys are the Redis keys of one lock and one caller, all under one hash
-// tag: the lock, its fencing counter, its waiters' queue and deadlines, and
-// the caller's wake-up list.
-type keys [5]string
-
-func (l *Locker) keys(key, value string) keys {
-	base := l.prefix + "{" + key + "}:"
-	return keys{base + "lock", base + "fence", base + "queue", base + "waiters", base + "w:" + value}
+// tag, and the caller's value, all cut from one string.
+type keys struct {
+	k     [5]string // the lock, its fencing counter, its waiters' queue and deadlines, the caller's wake-up list
+	wake  string    // the prefix of wake-up lists: k[4] is wake + value
+	value string    // unique to one lease: "<ttl ms>:<id>:<owner>"
+	key   string    // the caller's key, for errors
 }
 
-// wakePrefix returns the prefix of the wake-up lists of key's waiters.
-func (k *keys) wakePrefix() string { return strings.TrimSuffix(k[0], "lock") + "w:" }
+// keys returns the keys of key for a new lease of ttl labelled owner, in one
+// allocation.
+func (l *Locker) keys(key string, ttl time.Duration, owner string) keys {
+	var num [40]byte
+	v := strconv.AppendInt(num[:0], ttl.Milliseconds(), 10)
+	v = append(v, ':')
+	idAt := len(v)
+	v = strconv.AppendUint(v, l.seq.Add(1), 36)
+	base := len(l.prefix) + len(key) + 3 // prefix{key}:
+	var b strings.Builder
+	b.Grow(5*base + len("lockfencequeuewaitersw:") + len(v) + len(l.id) + 1 + len(owner))
+	var ends [5]int
+	for i, name := range [...]string{"lock", "fence", "queue", "waiters", "w:"} {
+		b.WriteString(l.prefix)
+		b.WriteByte('{')
+		b.WriteString(key)
+		b.WriteString("}:")
+		b.WriteString(name)
+		ends[i] = b.Len()
+	}
+	b.Write(v[:idAt])
+	b.WriteString(l.id)
+	b.Write(v[idAt:])
+	b.WriteByte(':')
+	b.WriteString(owner)
+	s := b.String()
+	var k keys
+	start := 0
+	for i := range 4 {
+		k.k[i] = s[start:ends[i]]
+		start = ends[i]
+	}
+	k.k[4] = s[start:]
+	k.wake = s[start:ends[4]]
+	k.value = s[ends[4]:]
+	k.key = key
+	return k
+}
 
-// value returns a value unique to one lease: "<ttl ms>:<id>:<owner>".
-func (l *Locker) value(ttl time.Duration, owner string) string {
-	return strconv.FormatInt(ttl.Milliseconds(), 10) + ":" + l.id + strconv.FormatUint(l.seq.Add(1), 36) + ":" + owner
+// fenceTTLArg is fenceTTL in ms, boxed once.
+var fenceTTLArg any = fenceTTL.Milliseconds()
+
+// fenceTTLFor returns the counter's TTL argument for a lease of ttl.
+func fenceTTLFor(ttl time.Duration) any {
+	if 2*ttl <= fenceTTL {
+		return fenceTTLArg
+	}
+	return (2 * ttl).Milliseconds()
 }
 
 // TryLock obtains the lock named key for ttl in one round trip. It does not
@@ -107,17 +148,16 @@ func (l *Locker) TryLock(ctx context.Context, key string, ttl time.Duration, opt
 		return nil, err
 	}
 	cfg := lock.NewConfig(opts)
-	value := l.value(ttl, cfg.Owner)
-	k := l.keys(key, value)
+	k := l.keys(key, ttl, cfg.Owner)
 	start := time.Now()
-	got, n, err := l.acquire(ctx, &k, value, ttl, 0)
+	got, n, err := l.acquire(ctx, &k, ttl, 0)
 	if err != nil {
 		return nil, fmt.Errorf("redislock: lock %q: %w", key, err)
 	}
 	if got == 0 {
 		return nil, lock.ErrNotObtained
 	}
-	return lock.NewLease(ctx, &grant{l: l, keys: k, value: value}, key, uint64(n), ttl, start, cfg), nil
+	return lock.NewLease(ctx, &grant{l: l, keys: k}, key, uint64(n), ttl, start, cfg), nil
 }
 
 // Lock obtains the lock named key for ttl, waiting in line behind earlier
@@ -130,8 +170,7 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 		return nil, err
 	}
 	cfg := lock.NewConfig(opts)
-	value := l.value(ttl, cfg.Owner)
-	k := l.keys(key, value)
+	k := l.keys(key, ttl, cfg.Owner)
 	slice := min(ttl/4, MaxBlock)
 	// A waiter that has not renewed its place for this long is skipped.
 	// Redis may return a timed-out BLPOP up to 1/hz late (100ms by default).
@@ -143,18 +182,18 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 	var queuedAt time.Time
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, l.leave(ctx, key, &k, value, queued, err)
+			return nil, l.leave(ctx, &k, queued, err)
 		}
 		start := time.Now()
-		got, n, err := l.acquire(ctx, &k, value, ttl, live)
+		got, n, err := l.acquire(ctx, &k, ttl, live)
 		if err != nil {
-			return nil, l.leave(ctx, key, &k, value, true, err)
+			return nil, l.leave(ctx, &k, true, err)
 		}
 		if got != 0 {
 			if got == 2 {
 				start = queuedAt // handed over while not blocked
 			}
-			return lock.NewLease(ctx, &grant{l: l, keys: k, value: value}, key, uint64(n), ttl, start, cfg), nil
+			return lock.NewLease(ctx, &grant{l: l, keys: k}, key, uint64(n), ttl, start, cfg), nil
 		}
 		queued, queuedAt = true, start
 		if pttl := time.Duration(n) * time.Millisecond; n >= 0 && pttl < slice {
@@ -170,29 +209,30 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 			}
 			continue
 		}
-		tok, err := l.rdb.Do(ctx, "blpop", k[4], strconv.FormatFloat(slice.Seconds(), 'f', 3, 64)).Slice()
+		tok, err := l.rdb.Do(ctx, "blpop", k.k[4], strconv.FormatFloat(slice.Seconds(), 'f', 3, 64)).Slice()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
 		if err != nil {
-			return nil, l.leave(ctx, key, &k, value, queued, err)
+			return nil, l.leave(ctx, &k, queued, err)
 		}
 		if len(tok) == 2 {
 			s, _ := tok[1].(string)
 			if t, perr := strconv.ParseUint(s, 10, 64); perr == nil {
-				return lock.NewLease(ctx, &grant{l: l, keys: k, value: value}, key, t, ttl, queuedAt, cfg), nil
+				return lock.NewLease(ctx, &grant{l: l, keys: k}, key, t, ttl, queuedAt, cfg), nil
 			}
 		}
-		return nil, l.leave(ctx, key, &k, value, queued, fmt.Errorf("unexpected BLPOP reply %v", tok))
+		return nil, l.leave(ctx, &k, queued, fmt.Errorf("unexpected BLPOP reply %v", tok))
 	}
 }
 
 // leave takes a waiter that gives up out of the queue, passing the lock on
 // if it was handed to it meanwhile, and returns the error to report.
-func (l *Locker) leave(ctx context.Context, key string, k *keys, value string, queued bool, cause error) error {
+func (l *Locker) leave(ctx context.Context, k *keys, queued bool, cause error) error {
+	key := k.key
 	if queued {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		releaseScript.Run(lctx, l.rdb, k[:], value, k.wakePrefix(), fenceTTL.Milliseconds())
+		releaseScript.Run(lctx, l.rdb, k.k[:], k.value, k.wake, fenceTTLArg, 1)
 		cancel()
 	}
 	if err := ctx.Err(); err != nil && !errors.Is(cause, err) {
@@ -203,8 +243,12 @@ func (l *Locker) leave(ctx context.Context, key string, k *keys, value string, q
 
 // acquire runs acquireScript. It returns 1 (obtained) or 2 (handed over)
 // and the token, or 0 and the holder's PTTL in ms.
-func (l *Locker) acquire(ctx context.Context, k *keys, value string, ttl, live time.Duration) (int64, int64, error) {
-	res, err := acquireScript.Run(ctx, l.rdb, k[:], value, ttl.Milliseconds(), live.Milliseconds(), max(fenceTTL, 2*ttl).Milliseconds()).Slice()
+func (l *Locker) acquire(ctx context.Context, k *keys, ttl, live time.Duration) (int64, int64, error) {
+	ks := k.k[:]
+	if live == 0 {
+		ks = ks[:2] // TryLock touches only the lock and its counter
+	}
+	res, err := acquireScript.Run(ctx, l.rdb, ks, k.value, ttl.Milliseconds(), live.Milliseconds(), fenceTTLFor(ttl)).Slice()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -219,8 +263,8 @@ func (l *Locker) acquire(ctx context.Context, k *keys, value string, ttl, live t
 // Inspect returns the current holder of key, and false if none holds it, in
 // one round trip. Errors wrap one from Redis.
 func (l *Locker) Inspect(ctx context.Context, key string) (lock.Holder, bool, error) {
-	k := l.keys(key, "")
-	res, err := inspectScript.Run(ctx, l.rdb, k[:2]).Slice()
+	k := l.keys(key, lock.MinTTL, "")
+	res, err := inspectScript.Run(ctx, l.rdb, k.k[:2]).Slice()
 	if err != nil {
 		return lock.Holder{}, false, fmt.Errorf("redislock: inspect %q: %w", key, err)
 	}
@@ -248,16 +292,15 @@ func parseValue(v string) (ttlMS int64, id, owner string, ok bool) {
 
 // grant is a lease's handle on its lock in Redis.
 type grant struct {
-	l     *Locker
-	keys  keys
-	value string
+	l    *Locker
+	keys keys
 }
 
 // Refresh implements lock.Grant in one round trip.
 func (g *grant) Refresh(ctx context.Context, ttl time.Duration) error {
-	n, err := refreshScript.Run(ctx, g.l.rdb, g.keys[:2], g.value, ttl.Milliseconds(), max(fenceTTL, 2*ttl).Milliseconds()).Int64()
+	n, err := refreshScript.Run(ctx, g.l.rdb, g.keys.k[:2], g.keys.value, ttl.Milliseconds(), fenceTTLFor(ttl)).Int64()
 	if err != nil {
-		return fmt.Errorf("redislock: refresh %q: %w", g.key(), err)
+		return fmt.Errorf("redislock: refresh %q: %w", g.keys.key, err)
 	}
 	if n == 0 {
 		return lock.ErrNotHeld
@@ -267,18 +310,12 @@ func (g *grant) Refresh(ctx context.Context, ttl time.Duration) error {
 
 // Release implements lock.Grant in one round trip.
 func (g *grant) Release(ctx context.Context) error {
-	n, err := releaseScript.Run(ctx, g.l.rdb, g.keys[:], g.value, g.keys.wakePrefix(), fenceTTL.Milliseconds()).Int64()
+	n, err := releaseScript.Run(ctx, g.l.rdb, g.keys.k[:4], g.keys.value, g.keys.wake, fenceTTLArg, 0).Int64()
 	if err != nil {
-		return fmt.Errorf("redislock: release %q: %w", g.key(), err)
+		return fmt.Errorf("redislock: release %q: %w", g.keys.key, err)
 	}
 	if n == 0 {
 		return lock.ErrNotHeld
 	}
 	return nil
-}
-
-// key returns the user's key, recovered from the lock's Redis key.
-func (g *grant) key() string {
-	s := strings.TrimPrefix(g.keys[0], g.l.prefix+"{")
-	return strings.TrimSuffix(s, "}:lock")
 }

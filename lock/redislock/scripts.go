@@ -6,7 +6,8 @@ import "github.com/redis/go-redis/v9"
 // KEYS[1] the lock (value: "<ttl ms>:<id>:<owner>", set with PX), KEYS[2] the
 // fencing counter, KEYS[3] the waiters' queue (a list of values), KEYS[4] the
 // waiters' deadlines (a hash: value -> server time in ms), KEYS[5] the
-// caller's wake-up list. Release hands the lock to the first live waiter by
+// caller's wake-up list. Calls that cannot touch the last keys (TryLock's
+// acquire, Release) pass only the first ones. Release hands the lock to the first live waiter by
 // setting the lock to its value and pushing its token onto its wake-up list,
 // named ARGV[2] .. value, in the same slot as the declared keys.
 
@@ -35,36 +36,36 @@ end
 // waiter live for ARGV[3] ms, and it returns {0, the lock's PTTL}.
 // ARGV[4] is the counter's TTL in ms.
 var acquireScript = redis.NewScript(fenceLua + `
-local v = redis.call('GET', KEYS[1])
-if not v then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   if ARGV[3] ~= '0' then redis.call('HDEL', KEYS[4], ARGV[1]) end
   return {1, fence(KEYS[2], ARGV[4])}
 end
+if ARGV[3] == '0' then return {0, redis.call('PTTL', KEYS[1])} end
+local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then
   redis.call('DEL', KEYS[5])
   return {2, tonumber(redis.call('GET', KEYS[2]) or '0')}
 end
-if ARGV[3] ~= '0' then
-  local dl = nowms() + tonumber(ARGV[3])
-  if redis.call('HSET', KEYS[4], ARGV[1], dl) == 1 then
-    redis.call('RPUSH', KEYS[3], ARGV[1])
-  end
-  redis.call('PEXPIRE', KEYS[3], 2 * tonumber(ARGV[3]) + tonumber(ARGV[2]))
-  redis.call('PEXPIRE', KEYS[4], 2 * tonumber(ARGV[3]) + tonumber(ARGV[2]))
+local dl = nowms() + tonumber(ARGV[3])
+if redis.call('HSET', KEYS[4], ARGV[1], dl) == 1 then
+  redis.call('RPUSH', KEYS[3], ARGV[1])
 end
+redis.call('PEXPIRE', KEYS[3], 2 * tonumber(ARGV[3]) + tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[4], 2 * tonumber(ARGV[3]) + tonumber(ARGV[2]))
 return {0, redis.call('PTTL', KEYS[1])}
 `)
 
-// releaseScript takes ARGV[1] out of the waiters and deletes its wake-up
-// list; then, if ARGV[1] holds the lock, it hands the lock to the first
+// releaseScript, for a waiter giving up (ARGV[4] = 1), takes ARGV[1] out of
+// the waiters and deletes its wake-up list; then, if ARGV[1] holds the lock, it hands the lock to the first
 // waiter whose deadline has not passed (or frees it) and returns 1, else 0.
 // ARGV[2] is the prefix of wake-up lists, ARGV[3] the counter's TTL in ms.
 var releaseScript = redis.NewScript(fenceLua + `
-redis.call('HDEL', KEYS[4], ARGV[1])
-redis.call('DEL', KEYS[5])
+if ARGV[4] == '1' then
+  redis.call('HDEL', KEYS[4], ARGV[1])
+  redis.call('DEL', KEYS[5])
+end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local now = nowms()
+local now = nil
 while true do
   local m = redis.call('LPOP', KEYS[3])
   if not m then
@@ -74,6 +75,7 @@ while true do
   local dl = redis.call('HGET', KEYS[4], m)
   if dl then
     redis.call('HDEL', KEYS[4], m)
+    now = now or nowms()
     if tonumber(dl) >= now then
       local ttl = string.match(m, '^(%d+):')
       redis.call('SET', KEYS[1], m, 'PX', ttl)
