@@ -26,12 +26,11 @@ func (c *crashable) Lock(ctx context.Context, key string, ttl time.Duration, opt
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	start := time.Now()
 	le, err := c.Locker.Lock(ctx, key, ttl, lock.WithOwner(lock.NewConfig(opts).Owner))
 	if err != nil {
 		return nil, err
 	}
-	return lock.NewLease(ctx, crashGrant{le, c}, key, le.Token(), ttl, start, lock.NewConfig(opts)), nil
+	return lock.NewLease(ctx, crashGrant{le, c}, key, le.Token(), ttl, le.Expiry().Add(lock.Margin(ttl)-ttl), lock.NewConfig(opts)), nil
 }
 
 func (c *crashable) Inspect(ctx context.Context, key string) (lock.Holder, bool, error) {
