@@ -58,6 +58,13 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, term u
 			}
 			continue
 		}
+		if ctx.Err() != nil {
+			// Obtained as ctx ended: do not start a term that is over.
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), e.ttl)
+			lease.Release(rctx)
+			rcancel()
+			return ctx.Err()
+		}
 		lctx, cancel := context.WithCancel(ctx)
 		over := make(chan struct{})
 		e.mu.Lock()

@@ -129,11 +129,14 @@ func TestElectorOneLeaderAndFailover(t *testing.T) {
 		if got := time.Since(start); got > ttl {
 			t.Errorf("crashed leader replaced after %v; want within the TTL %v", got, ttl)
 		}
-		cancel()
-		wg.Wait()
+		synctest.Wait()
+		mu.Lock()
 		if len(terms) != 3 {
 			t.Errorf("%d terms; want 3", len(terms))
 		}
+		mu.Unlock()
+		cancel()
+		wg.Wait()
 	})
 }
 
