@@ -77,9 +77,11 @@ func NewConfig(opts []Option) Config {
 }
 
 // WithAutoRenew makes the lease refresh itself in the background every third
-// of its TTL (RenewFraction), until Release or until the ctx given to TryLock
-// or Lock ends. Done closes as soon as a refresh fails, or when the lease's
-// Expiry passes without a successful refresh. Default: false.
+// of its TTL (RenewFraction), in a goroutine that ends on Release, on loss of
+// the lease, or when the ctx given to TryLock or Lock ends; the lease then
+// runs out at its Expiry (a refresh cut short by ctx closes Done at once).
+// Done closes as soon as a refresh fails, or when the lease's Expiry passes
+// without a successful refresh. Default: false.
 func WithAutoRenew(on bool) Option { return func(c *Config) { c.AutoRenew = on } }
 
 // WithOwner labels the lease with owner, which Inspect reports (the Elector

@@ -11,18 +11,23 @@ import "github.com/redis/go-redis/v9"
 // setting the lock to its value and pushing its token onto its wake-up list,
 // named ARGV[2] .. value, in the same slot as the declared keys.
 
-// fenceLua returns the next fencing token of a lock: the server's time in
-// microseconds, or the last token plus one if that is not larger. Seeding
-// from the clock keeps tokens increasing when the counter is lost (a restart
-// without persistence, or the counter expiring after fenceTTL idle).
+// fenceLua returns the next fencing token of a lock: the counter plus one,
+// or, when there is no counter (the first grant, a restart without
+// persistence, or the counter expired after fenceTTL idle), the server's
+// clock in microseconds. Tokens thus keep increasing when the counter is
+// lost, as long as the clock is not set back: the counter never runs ahead
+// of the clock, since no key is granted more than once per microsecond.
 const fenceLua = `
 local function fence(f, fttl)
-  local t = redis.call('TIME')
-  local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local c = tonumber(redis.call('GET', f) or '0')
-  if us <= c then us = c + 1 end
-  redis.call('SET', f, string.format('%.0f', us), 'PX', fttl)
-  return us
+  local c = redis.call('INCR', f)
+  if c == 1 then
+    local t = redis.call('TIME')
+    c = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    redis.call('SET', f, string.format('%.0f', c), 'PX', fttl)
+  else
+    redis.call('PEXPIRE', f, fttl)
+  end
+  return c
 end
 local function nowms()
   local t = redis.call('TIME')
