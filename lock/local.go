@@ -14,7 +14,9 @@ import (
 // Waiters queue per key in arrival order: Release hands the key straight to
 // the first waiter, woken through a channel, so none is starved by callers
 // that release and lock again in a loop. Fencing tokens come from one counter
-// for all keys, so they increase across keys too.
+// for all keys, so they increase across keys too. A key's entry is removed
+// when its lease is released with nobody waiting; one left to expire stays
+// (a few dozen bytes) until the key is used again.
 type Local struct {
 	mu    sync.Mutex
 	keys  map[string]*localKey // guarded by mu

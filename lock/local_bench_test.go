@@ -60,6 +60,7 @@ func BenchmarkLocalTryLockReleaseParallel(b *testing.B) {
 	ctx := context.Background()
 	var id atomic.Int64
 	b.ReportAllocs()
+	b.ResetTimer() // RunParallel, unlike b.Loop, does not leave out the setup
 	b.RunParallel(func(pb *testing.PB) {
 		key := strconv.FormatInt(id.Add(1), 10) // one key per goroutine: no contention on the key
 		for pb.Next() {

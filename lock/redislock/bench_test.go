@@ -33,6 +33,7 @@ func BenchmarkTryLockReleaseParallel(b *testing.B) {
 	ctx := context.Background()
 	var id atomic.Int64
 	b.ReportAllocs()
+	b.ResetTimer() // RunParallel, unlike b.Loop, does not leave out the setup
 	b.RunParallel(func(pb *testing.PB) {
 		key := strconv.FormatInt(id.Add(1), 10)
 		for pb.Next() {
