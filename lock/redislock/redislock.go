@@ -209,7 +209,11 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 			}
 			continue
 		}
-		tok, err := l.rdb.Do(ctx, "blpop", k.k[4], strconv.FormatFloat(slice.Seconds(), 'f', 3, 64)).Slice()
+		block := slice
+		if dl, ok := ctx.Deadline(); ok {
+			block = max(min(block, time.Until(dl)), time.Millisecond) // 0 would block forever
+		}
+		tok, err := l.rdb.Do(ctx, "blpop", k.k[4], strconv.FormatFloat(block.Seconds(), 'f', 3, 64)).Slice()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
