@@ -50,10 +50,10 @@ var (
 // outlast the drift margin (see Lease.Expiry).
 const MinTTL = 10 * time.Millisecond
 
-// RenewFraction is the fraction of the TTL after which an auto-renewed lease
-// refreshes itself: 1/3, so that two refreshes in a row may fail or stall
-// before the lease is in danger.
-const RenewFraction = 3 // the lease refreshes every TTL/RenewFraction
+// RenewFraction sets how often an auto-renewed lease refreshes itself: every
+// TTL/RenewFraction, a third of the TTL, so that a slow refresh still has
+// about two thirds of the TTL to land before the lease's Expiry.
+const RenewFraction = 3
 
 // An Option configures one TryLock or Lock call.
 type Option func(*Config)
