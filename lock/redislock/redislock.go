@@ -150,11 +150,12 @@ func (l *Locker) TryLock(ctx context.Context, key string, ttl time.Duration, opt
 	cfg := lock.NewConfig(opts)
 	k := l.keys(key, ttl, cfg.Owner)
 	start := time.Now()
-	got, n, err := l.acquire(ctx, &k, ttl, 0)
+	// Only the lock and its counter: TryLock never touches the queue.
+	n, err := tryAcquireScript.Run(ctx, l.rdb, k.k[:2], k.value, ttl.Milliseconds(), fenceTTLFor(ttl)).Int64()
 	if err != nil {
 		return nil, fmt.Errorf("redislock: lock %q: %w", key, err)
 	}
-	if got == 0 {
+	if n <= 0 {
 		return nil, lock.ErrNotObtained
 	}
 	return lock.NewLease(ctx, &grant{l: l, keys: k}, key, uint64(n), ttl, start, cfg), nil
@@ -248,11 +249,7 @@ func (l *Locker) leave(ctx context.Context, k *keys, queued bool, cause error) e
 // acquire runs acquireScript. It returns 1 (obtained) or 2 (handed over)
 // and the token, or 0 and the holder's PTTL in ms.
 func (l *Locker) acquire(ctx context.Context, k *keys, ttl, live time.Duration) (int64, int64, error) {
-	ks := k.k[:]
-	if live == 0 {
-		ks = ks[:2] // TryLock touches only the lock and its counter
-	}
-	res, err := acquireScript.Run(ctx, l.rdb, ks, k.value, ttl.Milliseconds(), live.Milliseconds(), fenceTTLFor(ttl)).Slice()
+	res, err := acquireScript.Run(ctx, l.rdb, k.k[:], k.value, ttl.Milliseconds(), live.Milliseconds(), fenceTTLFor(ttl)).Slice()
 	if err != nil {
 		return 0, 0, err
 	}
