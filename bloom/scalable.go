@@ -28,7 +28,7 @@ type Scalable struct {
 	growth float64
 	ratio  float64
 
-	mu     sync.Mutex              // serialises adding stages
+	mu     sync.Mutex               // serialises adding stages
 	stages atomic.Pointer[[]*stage] // copy-on-write; a stage is never removed
 }
 
@@ -72,11 +72,16 @@ func NewScalable(hint int, p float64, opts ...ScalableOption) *Scalable {
 	return s
 }
 
+// scalableMargin scales every stage's rate down, so that the measured
+// compound rate stays below p although each Filter's measured rate may come
+// within a few percent of its own (see sizingMargin).
+const scalableMargin = 0.9
+
 // newStage returns stage i with room for n keys.
 func (s *Scalable) newStage(i int, n int64) *stage {
-	// The stage rates sum to p: p(1-r)(1 + r + r² + ...) = p. Below 1e-12 a
+	// The stage rates sum to 0.9 p: 0.9 p(1-r)(1 + r + r² + ...). Below 1e-12 a
 	// stage would need over 60 bits per key; by then the bound is met anyway.
-	pi := math.Max(s.p*(1-s.ratio)*math.Pow(s.ratio, float64(i)), 1e-12)
+	pi := math.Max(scalableMargin*s.p*(1-s.ratio)*math.Pow(s.ratio, float64(i)), 1e-12)
 	return &stage{f: New(int(n), pi), cap: n}
 }
 

@@ -85,8 +85,12 @@ func bitsPerKey(p float64, k int) float64 {
 	// plus a margin any k near -log2 p is below p.
 	lo := -math.Log(p) / (math.Ln2 * math.Ln2)
 	hi := 2*lo + 4
-	if blockedFPR(hi, k) > p {
-		return math.Inf(1)
+	for blockedFPR(hi, k) > p {
+		// Only tiny rates with K capped at MaxK get here.
+		if hi > 1<<12 {
+			return math.Inf(1)
+		}
+		lo, hi = hi, 2*hi
 	}
 	for range 22 {
 		mid := (lo + hi) / 2
