@@ -206,3 +206,38 @@ func (f *Filter) ReadFrom(r io.Reader) (int64, error) {
 	*f = Filter{words: words, geom: g, n: n, p: p}
 	return read, nil
 }
+
+// AppendBlocks appends f's blocks to dst in the layout of the encoding
+// (64 bytes per block, words little-endian), without header or checksum:
+// the form package redisbloom stores in Redis. Keys added during the call
+// may or may not be included.
+func (f *Filter) AppendBlocks(dst []byte) []byte {
+	for i := range f.words {
+		dst = binary.LittleEndian.AppendUint64(dst, atomic.LoadUint64(&f.words[i]))
+	}
+	return dst
+}
+
+// SetBlocks replaces f's blocks with data in the layout of AppendBlocks.
+// Data shorter than f's blocks leaves the rest clear, as a Redis string only
+// grows as far as its highest set bit; longer data gives an error wrapping
+// ErrCorrupt and leaves f unchanged. Keys added during the call may be lost.
+func (f *Filter) SetBlocks(data []byte) error {
+	if uint64(len(data)) > f.geom.Blocks*BlockBits/8 {
+		return fmt.Errorf("%w: %d bytes of blocks, more than the %d of %d blocks",
+			ErrCorrupt, len(data), f.geom.Blocks*BlockBits/8, f.geom.Blocks)
+	}
+	var last [8]byte
+	for i := range f.words {
+		var v uint64
+		switch off := 8 * i; {
+		case off+8 <= len(data):
+			v = binary.LittleEndian.Uint64(data[off:])
+		case off < len(data):
+			copy(last[:], data[off:])
+			v = binary.LittleEndian.Uint64(last[:])
+		}
+		atomic.StoreUint64(&f.words[i], v)
+	}
+	return nil
+}

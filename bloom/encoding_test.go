@@ -239,3 +239,32 @@ func FuzzUnmarshalBinary(f *testing.F) {
 		}
 	})
 }
+
+func TestBlocksRoundTrip(t *testing.T) {
+	f := goldenFilter()
+	raw := f.AppendBlocks(nil)
+	if len(raw) != int(f.Geometry().Blocks)*64 {
+		t.Fatalf("AppendBlocks gave %d bytes; want %d", len(raw), f.Geometry().Blocks*64)
+	}
+	enc, _ := f.MarshalBinary()
+	if !bytes.Equal(raw, enc[headerSize:len(enc)-sumSize]) {
+		t.Error("AppendBlocks differs from the blocks in MarshalBinary")
+	}
+	g := NewGeometry(f.Geometry())
+	// A prefix that ends mid-word, as a Redis string may.
+	cut := len(raw) - 61
+	if err := g.SetBlocks(raw[:cut]); err != nil {
+		t.Fatal(err)
+	}
+	want := NewGeometry(f.Geometry())
+	padded := append(bytes.Clone(raw[:cut]), make([]byte, 61)...)
+	if err := want.SetBlocks(padded); err != nil {
+		t.Fatal(err)
+	}
+	if !equalWords(g, want) {
+		t.Error("SetBlocks of a prefix differs from SetBlocks of the zero-padded blocks")
+	}
+	if err := g.SetBlocks(append(raw, 0)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("SetBlocks(too long) = %v; want ErrCorrupt", err)
+	}
+}
