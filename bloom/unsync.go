@@ -41,28 +41,25 @@ func (u *Unsync) TestAndAddString(key string) bool {
 func (u *Unsync) AddHash(h uint64) { u.addHash(h) }
 
 func (u *Unsync) addHash(h uint64) bool {
-	b := u.block(h)
+	_, b := u.block(h)
 	m := masks(h, u.geom.K)
-	added := false
+	var miss uint64
 	for w := range blockWords {
-		added = added || b[w]&m[w] != m[w]
+		miss |= m[w] &^ b[w]
 		b[w] |= m[w]
 	}
-	return added
+	return miss != 0
 }
 
 // TestHash reports whether the key whose hash (see Hash) is h may be in u.
 func (u *Unsync) TestHash(h uint64) bool {
-	b := u.block(h)
-	h1, h2 := positions(h)
-	for i := range u.geom.K {
-		p := h1 >> 23
-		if b[(p>>6)&7]&(1<<(p&63)) == 0 {
-			return false
-		}
-		h1, h2 = h1+h2, h2+uint32(i)<<23
+	_, b := u.block(h)
+	m := masks(h, u.geom.K)
+	var miss uint64
+	for w := range blockWords {
+		miss |= m[w] &^ b[w]
 	}
-	return true
+	return miss == 0
 }
 
 // TestAndAddHash adds the key whose hash is h and reports whether it tested
