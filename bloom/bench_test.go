@@ -57,6 +57,7 @@ func BenchmarkFilterAdd(b *testing.B) {
 			f := NewUnsync(benchN, 0.01)
 			var next atomic.Int64
 			b.ReportAllocs()
+			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				// Goroutines take runs of 1024 keys. Past benchN keys the
 				// filter is full and Adds find their bits set; keep -benchtime

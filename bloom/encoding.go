@@ -11,22 +11,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// The binary encoding of a Filter, version 1, little-endian throughout:
-//
-//	offset  size        field
-//	0       4           magic "DKBF"
-//	4       1           version, 1
-//	5       1           K, in [1, 32]
-//	6       2           reserved, 0
-//	8       8           block count B, in [1, 2^32]
-//	16      8           capacity n the filter was sized for, 0 if unknown
-//	24      8           rate p it was sized for (IEEE 754 bits), 0 if unknown
-//	32      64·B        the blocks; word w of block b at 32 + 64b + 8w
-//	32+64B  8           xxhash64 (seed 0) of every byte before it
-//
-// Bit i of a block is bit i%64 of its word i/64, and keys map to blocks and
-// bits as Geometry.Locate says. The encoding is stable: a later version of
-// this package reads it, and writes it unchanged while the version stays 1.
+// The encoding is documented on MarshalBinary.
 const (
 	magic      = "DKBF"
 	version    = 1
@@ -72,9 +57,25 @@ func parseHeader(h []byte) (g Geometry, n uint64, p float64, err error) {
 	return g, n, p, nil
 }
 
-// MarshalBinary encodes f in the format described at the top of this file
-// (see the package documentation). Keys added during the call may or may not
-// be included.
+// MarshalBinary encodes f. Keys added during the call may or may not be
+// included. Its error is always nil.
+//
+// The encoding, version 1, is little-endian throughout:
+//
+//	offset  size        field
+//	0       4           magic "DKBF"
+//	4       1           version, 1
+//	5       1           K, in [1, 32]
+//	6       2           reserved, 0
+//	8       8           block count B, in [1, 2^32]
+//	16      8           capacity n the filter was sized for, 0 if unknown
+//	24      8           rate p it was sized for (IEEE 754 bits), 0 if unknown
+//	32      64·B        the blocks; word w of block b at 32 + 64b + 8w
+//	32+64B  8           xxhash64 (seed 0) of every byte before it
+//
+// Bit i of a block is bit i%64 of its word i/64, and keys map to blocks and
+// bits as Geometry.Locate says. The encoding is stable: a later version of
+// this package reads it, and writes it unchanged while the version stays 1.
 func (f *Filter) MarshalBinary() ([]byte, error) {
 	buf := make([]byte, headerSize+8*len(f.words)+sumSize)
 	h := f.header()

@@ -55,10 +55,31 @@ func NewGeometry(g Geometry) *Filter {
 	return &Filter{words: make([]uint64, g.Blocks*blockWords), geom: g}
 }
 
-// Size returns the geometry New uses for n keys at false-positive rate p:
-// K and bits per key from the Poisson block model (see the package
-// documentation), the block count rounded up. It panics if p is not in (0, 1)
-// or n < 0.
+// Size returns the geometry New uses for n keys at false-positive rate p. It
+// panics if p is not in (0, 1) or n < 0. It costs about a millisecond the
+// first time a rate is asked for, and nothing after (the result is cached).
+//
+// A classic Bloom filter of m bits holding n keys with k hash functions has a
+// false-positive rate of (1 - e^(-kn/m))^k, minimised by k = (m/n) ln 2, which
+// gives m/n = -ln p / (ln 2)^2 bits per key (9.59 at p = 0.01, 14.38 at
+// p = 0.001).
+//
+// A blocked filter first picks one 512-bit block per key, so blocks hold a
+// Poisson-distributed number of keys with mean λ = 512 / (m/n). Overfull
+// blocks give most of the false positives, so at the same m/n a blocked
+// filter is less accurate. Its rate is the Poisson mixture
+//
+//	fpr(c, k) = Σ_j Pois(j; 512/c) · (1 - (1 - 1/512)^(k·j))^k
+//
+// for c bits per key. Size picks, for each k near -log2 p, the smallest c with
+// fpr(c, k) <= 0.93 p (by bisection), and keeps the k that needs the fewest
+// bits. The 0.93 absorbs what the model leaves out: the K positions come
+// from double hashing, not independent hashes, which measures up to 4% above
+// the model. That gives 10.06 bits per key and K = 7 at p = 0.01, and 15.68
+// bits per key and K = 9 at p = 0.001 (the classic optimum needs 9.59 and
+// 14.38); over 1M absent keys the tests measure 0.96 p and 0.94 p.
+//
+// The block count is n·c/512 rounded up.
 func Size(n int, p float64) Geometry {
 	if !(p > 0 && p < 1) || n < 0 {
 		panic("bloom: Size with p outside (0, 1) or negative n")

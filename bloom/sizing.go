@@ -38,26 +38,6 @@ func (g Geometry) Valid() bool {
 // Bits returns the number of bits in a filter of geometry g.
 func (g Geometry) Bits() uint64 { return g.Blocks * BlockBits }
 
-// Sizing from (n, p).
-//
-// A classic Bloom filter of m bits holding n keys with k hash functions has a
-// false-positive rate of (1 - e^(-kn/m))^k, minimised by k = (m/n) ln 2, which
-// gives m/n = -ln p / (ln 2)^2 bits per key (9.59 at p = 0.01, 14.38 at
-// p = 0.001).
-//
-// A blocked filter first picks one 512-bit block per key, so blocks hold a
-// Poisson-distributed number of keys with mean λ = 512 / (m/n). Overfull
-// blocks give most of the false positives, so at the same m/n a blocked
-// filter is less accurate. Its rate is the Poisson mixture
-//
-//	fpr(c, k) = Σ_j Pois(j; 512/c) · (1 - (1 - 1/512)^(k·j))^k
-//
-// for c bits per key. Size picks, for each k near -log2 p, the smallest c with
-// fpr(c, k) <= p (by bisection), and keeps the k that needs the fewest bits.
-// That gives about 10.3 bits per key and k = 7 at p = 0.01, and 15.6 bits per
-// key and k = 10 at p = 0.001; the filter's tests measure the rate over 1M
-// absent keys.
-
 // blockedFPR returns the expected false-positive rate of a blocked filter with
 // c bits per key and k bits per key within a 512-bit block.
 func blockedFPR(c float64, k int) float64 {

@@ -3,9 +3,10 @@ package bloom
 import "github.com/cespare/xxhash/v2"
 
 // An Unsync is a Filter for use by one goroutine at a time: its Add and Test
-// use plain loads and stores instead of atomic ones, which makes Add about
-// twice as fast. It is not safe for concurrent use; to share the keys, call
-// Filter once the adding is done, or guard it with a mutex.
+// use plain loads and stores instead of atomic ones, which makes an insert
+// about three times cheaper (BenchmarkFilterAdd: no locked instructions). It
+// is not safe for concurrent use; to share the keys once the adding is done,
+// share &u.Filter, whose methods are safe for concurrent use.
 //
 // Its other methods (Union, MarshalBinary, EstimatedCount...) are those of
 // Filter, with the same results.
