@@ -51,8 +51,8 @@ func TestGoldenEncoding(t *testing.T) {
 			t.Fatalf("golden filter: Test(%q) = false; want true", k)
 		}
 	}
-	if f.Cap() != 100 || f.K() != 7 || f.p != 0.01 {
-		t.Errorf("golden filter: Cap %d, K %d, p %v; want 100, 7, 0.01", f.Cap(), f.K(), f.p)
+	if f.Cap() != 100 || f.K() != 6 || f.p != 0.01 {
+		t.Errorf("golden filter: Cap %d, K %d, p %v; want 100, 6, 0.01", f.Cap(), f.K(), f.p)
 	}
 }
 

@@ -21,7 +21,7 @@ func Example() {
 	// fetch https://a.example/
 	// fetch https://b.example/
 	// skip https://a.example/
-	// 7 bits per key, 1000000 keys
+	// 6 bits per key, 1000000 keys
 }
 
 func ExampleFilter_MarshalBinary() {
@@ -85,7 +85,7 @@ func ExampleSize() {
 		fmt.Printf("p=%v: K=%d, %.1f bits per key\n", p, g.K, float64(g.Bits())/1e6)
 	}
 	// Output:
-	// p=0.01: K=7, 10.1 bits per key
+	// p=0.01: K=6, 10.1 bits per key
 	// p=0.001: K=9, 15.7 bits per key
 }
 

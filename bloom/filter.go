@@ -18,7 +18,7 @@ import (
 // block with atomic loads (plain loads on amd64 and arm64) and takes no lock.
 // Add returns without writing if the key's bits are set already; otherwise
 // it sets them with one atomic OR per word that lacks some (about four at
-// K = 7 while the filter fills). Locked instructions dominate the cost of a
+// K = 6 while the filter fills). Locked instructions dominate the cost of a
 // concurrent Add; Unsync drops them for one goroutine at a time (see
 // BenchmarkFilterAdd, which also measures the alternative of a spin lock per
 // block: one locked instruction to lock, but Go's atomic stores are locked
@@ -72,12 +72,13 @@ func NewGeometry(g Geometry) *Filter {
 //	fpr(c, k) = Σ_j Pois(j; 512/c) · (1 - (1 - 1/512)^(k·j))^k
 //
 // for c bits per key. Size picks, for each k near -log2 p, the smallest c with
-// fpr(c, k) <= 0.93 p (by bisection), and keeps the k that needs the fewest
-// bits. The 0.93 absorbs what the model leaves out: the K positions come
+// fpr(c, k) <= 0.93 p (by bisection). The 0.93 absorbs what the model leaves out: the K positions come
 // from double hashing, not independent hashes, which measures up to 4% above
-// the model. That gives 10.06 bits per key and K = 7 at p = 0.01, and 15.68
+// the model. Near the optimum the bits barely depend on K, and each bit costs
+// work in Add and Test, so Size keeps the smallest k whose c is within 0.5%
+// of the fewest. That gives 10.07 bits per key and K = 6 at p = 0.01, and 15.68
 // bits per key and K = 9 at p = 0.001 (the classic optimum needs 9.59 and
-// 14.38); over 1M absent keys the tests measure 0.96 p and 0.94 p.
+// 14.38); over 1M absent keys the tests measure 0.98 p and 0.94 p.
 //
 // The block count is n·c/512 rounded up.
 func Size(n int, p float64) Geometry {

@@ -93,10 +93,10 @@ func TestSizeFormulas(t *testing.T) {
 		p     float64
 		wantK int
 	}{
-		{1_000_000, 0.01, 7},
+		{1_000_000, 0.01, 6},
 		{1_000_000, 0.001, 9},
 		{0, 0.5, 1},
-		{1, 0.01, 7},
+		{1, 0.01, 6},
 	} {
 		g := Size(tc.n, tc.p)
 		if g.K != tc.wantK || !g.Valid() {
@@ -148,8 +148,8 @@ func TestConstructorsPanic(t *testing.T) {
 
 func TestAccessors(t *testing.T) {
 	f := New(1000, 0.01)
-	if f.Cap() != 1000 || f.K() != 7 {
-		t.Errorf("Cap, K = %d, %d; want 1000, 7", f.Cap(), f.K())
+	if f.Cap() != 1000 || f.K() != 6 {
+		t.Errorf("Cap, K = %d, %d; want 1000, 6", f.Cap(), f.K())
 	}
 	if f.FillRatio() != 0 || f.EstimatedCount() != 0 {
 		t.Errorf("empty filter: FillRatio %v, EstimatedCount %d; want 0, 0", f.FillRatio(), f.EstimatedCount())

@@ -113,11 +113,20 @@ type sized struct {
 
 func searchOptimal(p float64) (c float64, k int) {
 	k0 := int(math.Round(-math.Log2(p)))
-	c = math.Inf(1)
-	for kk := max(1, min(k0, MaxK)-3); kk <= min(MaxK, k0+1); kk++ {
-		if ck := bitsPerKey(p, kk); ck < c {
-			c, k = ck, kk
+	lo, hi := max(1, min(k0, MaxK)-3), min(MaxK, k0+1)
+	cs := make([]float64, hi+1)
+	best := math.Inf(1)
+	for kk := lo; kk <= hi; kk++ {
+		cs[kk] = bitsPerKey(p, kk)
+		best = min(best, cs[kk])
+	}
+	// Near the optimum the bits barely depend on K, and every bit costs a
+	// little work in Add and Test (and, in Add, often a locked instruction
+	// on another word): take the smallest K within 0.5% of the fewest bits.
+	for kk := lo; kk <= hi; kk++ {
+		if cs[kk] <= best*1.005 {
+			return cs[kk], kk
 		}
 	}
-	return c, k
+	return best, hi
 }
