@@ -218,14 +218,16 @@ func (f *Filter) addLocked(locks []atomic.Uint32, h uint64) {
 // TestHash reports whether the key whose hash (see Hash) is h may be in f.
 func (f *Filter) TestHash(h uint64) bool {
 	_, b := f.block(h)
-	m := masks(h, f.geom.K)
+	h1, h2 := positions(h)
 	// No early exit: the block is one cache line, so reading all of it costs
 	// little once the first word has arrived, and without a branch on the
 	// bits the processor can start on the next key while this one's line is
 	// still on its way.
 	var miss uint64
-	for w := range blockWords {
-		miss |= m[w] &^ atomic.LoadUint64(&b[w])
+	for i := range f.geom.K {
+		p := h1 >> 23
+		miss |= 1 << (p & 63) &^ atomic.LoadUint64(&b[(p>>6)&7])
+		h1, h2 = h1+h2, h2+uint32(i)<<23
 	}
 	return miss == 0
 }

@@ -55,10 +55,12 @@ func (u *Unsync) addHash(h uint64) bool {
 // TestHash reports whether the key whose hash (see Hash) is h may be in u.
 func (u *Unsync) TestHash(h uint64) bool {
 	_, b := u.block(h)
-	m := masks(h, u.geom.K)
+	h1, h2 := positions(h)
 	var miss uint64
-	for w := range blockWords {
-		miss |= m[w] &^ b[w]
+	for i := range u.geom.K {
+		p := h1 >> 23
+		miss |= 1 << (p & 63) &^ b[(p>>6)&7]
+		h1, h2 = h1+h2, h2+uint32(i)<<23
 	}
 	return miss == 0
 }
