@@ -216,20 +216,24 @@ func (f *Filter) addLocked(locks []atomic.Uint32, h uint64) {
 }
 
 // TestHash reports whether the key whose hash (see Hash) is h may be in f.
-func (f *Filter) TestHash(h uint64) bool {
+func (f *Filter) TestHash(h uint64) bool { return f.missing(h) == 0 }
+
+// missing returns the bits of h that are clear in its block, folded into one
+// word: zero if and only if h tests true.
+func (f *Filter) missing(h uint64) uint64 {
 	_, b := f.block(h)
 	h1, h2 := positions(h)
 	// No early exit: the block is one cache line, so reading all of it costs
 	// little once the first word has arrived, and without a branch on the
-	// bits the processor can start on the next key while this one's line is
-	// still on its way.
+	// bits the processor can start on the next key (or, in Scalable, the next
+	// stage) while this one's line is still on its way.
 	var miss uint64
 	for i := range f.geom.K {
 		p := h1 >> 23
 		miss |= 1 << (p & 63) &^ atomic.LoadUint64(&b[(p>>6)&7])
 		h1, h2 = h1+h2, h2+uint32(i)<<23
 	}
-	return miss == 0
+	return miss
 }
 
 // TestAndAddHash adds the key whose hash is h and reports whether it tested
