@@ -123,7 +123,9 @@ func main() {
 	}
 	fmt.Printf("fetched %d pages in %v with %d workers\n", fetched, time.Since(start).Round(time.Millisecond), *workers)
 	missed := *pages - fetched
-	fmt.Printf("dropped %d links to pages already seen; missed %d pages (false positives: %.3f%%, asked for %.3f%%)\n",
+	// A page is missed only when every link to it was a false positive, so
+	// far fewer pages are missed than the filter's rate of false positives.
+	fmt.Printf("dropped %d links to pages already seen; missed %d pages (%.3f%%) whose links were all false positives (filter rate %.3f%%)\n",
 		dups, missed, 100*float64(missed)/float64(*pages), 100**rate)
 	if m, ok := seen.(memSet); ok {
 		fmt.Printf("filter: %d KiB for %d URLs, %.1f bytes per URL\n",
