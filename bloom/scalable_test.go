@@ -1,0 +1,112 @@
+package bloom
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+func TestScalableCompoundRate(t *testing.T) {
+	for _, p := range []float64{0.01, 0.001} {
+		t.Run(fmt.Sprint("p=", p), func(t *testing.T) {
+			t.Parallel()
+			s := NewScalable(10_000, p)
+			for i := range fprN {
+				s.AddString("https://example.com/page/" + strconv.Itoa(i))
+			}
+			for i := range fprN {
+				if !s.TestString("https://example.com/page/" + strconv.Itoa(i)) {
+					t.Fatalf("Test(key %d) = false after Add; want true", i)
+				}
+			}
+			fp := 0
+			var buf []byte
+			for i := range fprKeys {
+				buf = strconv.AppendInt(append(buf[:0], "https://example.org/absent/"...), int64(i), 10)
+				if s.Test(buf) {
+					fp++
+				}
+			}
+			rate := float64(fp) / fprKeys
+			t.Logf("p=%v: %d stages, cap %d, count %d, measured rate %.5f (%.3f p)", p, s.Stages(), s.Cap(), s.Count(), rate, rate/p)
+			if rate > p*max(1, fprHi*0.9) {
+				t.Errorf("compound false-positive rate = %.5f after growing from 10k to %d keys; want <= %v", rate, fprN, p)
+			}
+			// Geometric growth: 10k·(1 + 4 + 16 + ...) passes 1M at the fifth stage.
+			if fprN == 1_000_000 && s.Stages() != 5 {
+				t.Errorf("Stages() = %d after 1M keys from a 10k hint; want 5", s.Stages())
+			}
+			if c := s.Count(); c < fprN*99/100 || c > fprN {
+				t.Errorf("Count() = %d after %d distinct keys; want within 1%% below", c, fprN)
+			}
+		})
+	}
+}
+
+func TestScalableGrowsAtCapacity(t *testing.T) {
+	s := NewScalable(100, 0.01, WithGrowth(2), WithTightening(0.8))
+	if s.Stages() != 1 || s.Cap() != 100 {
+		t.Fatalf("new: Stages %d, Cap %d; want 1, 100", s.Stages(), s.Cap())
+	}
+	ks := keys("k", 1000)
+	for _, k := range ks[:99] {
+		s.AddString(k)
+	}
+	if s.Stages() != 1 {
+		t.Fatalf("after 99 keys: Stages %d; want 1", s.Stages())
+	}
+	// Re-adding present keys spends no capacity.
+	for _, k := range ks[:99] {
+		s.AddString(k)
+		if !s.TestAndAddString(k) {
+			t.Fatalf("TestAndAddString(%q) = false for a present key", k)
+		}
+	}
+	for i, k := range ks[99:] {
+		s.Add([]byte(k))
+		if i == 1 && s.Stages() != 2 {
+			t.Fatalf("Stages() = %d past the first capacity; want 2", s.Stages())
+		}
+	}
+	if s.Stages() != 4 || s.Cap() != 100+200+400+800 {
+		t.Errorf("after 1000 keys: Stages %d, Cap %d; want 4, 1500", s.Stages(), s.Cap())
+	}
+	for _, k := range ks {
+		if !s.Test([]byte(k)) || !s.TestString(k) {
+			t.Fatalf("Test(%q) = false; want true", k)
+		}
+	}
+	if s.TestAndAdd([]byte("new")) || !s.TestAndAdd([]byte("new")) {
+		t.Error(`TestAndAdd("new") twice did not give false, true`)
+	}
+}
+
+func TestScalableConcurrent(t *testing.T) {
+	const workers, per = 4, 20_000
+	s := NewScalable(1000, 0.01)
+	var wg sync.WaitGroup
+	fail := make(chan string, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				k := "w" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
+				s.AddString(k)
+				if !s.TestString(k) {
+					fail <- k
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(fail)
+	for k := range fail {
+		t.Errorf("Test(%q) = false right after Add; want true", k)
+	}
+	if s.Stages() < 4 {
+		t.Errorf("Stages() = %d after %d keys from a 1000 hint; want >= 4", s.Stages(), workers*per)
+	}
+}

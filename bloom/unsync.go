@@ -1,0 +1,70 @@
+package bloom
+
+import "github.com/cespare/xxhash/v2"
+
+// An Unsync is a Filter for use by one goroutine at a time: its Add and Test
+// use plain loads and stores instead of atomic ones, which makes an insert
+// about three times cheaper (BenchmarkFilterAdd: no locked instructions). It
+// is not safe for concurrent use; to share the keys once the adding is done,
+// share &u.Filter, whose methods are safe for concurrent use.
+//
+// Its other methods (Union, MarshalBinary, EstimatedCount...) are those of
+// Filter, with the same results.
+type Unsync struct {
+	Filter
+}
+
+// NewUnsync returns an empty Unsync sized as New(n, p) would. It panics as New
+// does.
+func NewUnsync(n int, p float64) *Unsync { return &Unsync{*New(n, p)} }
+
+// Add adds key to u. It does not allocate.
+func (u *Unsync) Add(key []byte) { u.AddHash(xxhash.Sum64(key)) }
+
+// AddString adds key to u without copying it.
+func (u *Unsync) AddString(key string) { u.AddHash(xxhash.Sum64String(key)) }
+
+// Test reports whether key may be in u. It does not allocate.
+func (u *Unsync) Test(key []byte) bool { return u.TestHash(xxhash.Sum64(key)) }
+
+// TestString is Test for a string key, without copying it.
+func (u *Unsync) TestString(key string) bool { return u.TestHash(xxhash.Sum64String(key)) }
+
+// TestAndAdd adds key to u and reports whether it tested true before.
+func (u *Unsync) TestAndAdd(key []byte) bool { return u.TestAndAddHash(xxhash.Sum64(key)) }
+
+// TestAndAddString is TestAndAdd for a string key, without copying it.
+func (u *Unsync) TestAndAddString(key string) bool {
+	return u.TestAndAddHash(xxhash.Sum64String(key))
+}
+
+// AddHash adds the key whose hash (see Hash) is h.
+func (u *Unsync) AddHash(h uint64) { u.addHash(h) }
+
+func (u *Unsync) addHash(h uint64) bool {
+	_, b := u.block(h)
+	m := masks(h, u.geom.K)
+	var miss uint64
+	for w := range blockWords {
+		miss |= m[w] &^ b[w]
+		b[w] |= m[w]
+	}
+	return miss != 0
+}
+
+// TestHash reports whether the key whose hash (see Hash) is h may be in u.
+func (u *Unsync) TestHash(h uint64) bool {
+	_, b := u.block(h)
+	h1, h2 := positions(h)
+	var miss uint64
+	for i := range u.geom.K {
+		p := h1 >> 23
+		miss |= 1 << (p & 63) &^ b[(p>>6)&7]
+		h1, h2 = h1+h2, h2+uint32(i)<<23
+	}
+	return miss == 0
+}
+
+// TestAndAddHash adds the key whose hash is h and reports whether it tested
+// true before.
+func (u *Unsync) TestAndAddHash(h uint64) bool { return !u.addHash(h) }
