@@ -17,11 +17,11 @@ require (
 	github.com/bsm/redislock v0.9.4
 	github.com/cenkalti/backoff/v5 v5.0.3
 	github.com/cespare/xxhash/v2 v2.3.0
-	github.com/d4l3k/messagediff v1.2.1
+	github.com/d4l3k/messagediff v1.2.1 // indirect
 	github.com/dgraph-io/ristretto/v2 v2.4.2
 	github.com/dgryski/go-jump v0.0.0-20170409065014-e1f439676b57
-	github.com/dgryski/go-metro v0.0.0-20200812162917-85c65e2d0165
-	github.com/dustin/go-humanize v1.0.1
+	github.com/dgryski/go-metro v0.0.0-20200812162917-85c65e2d0165 // indirect
+	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/eapache/go-resiliency v1.7.0
 	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/go-redis/redis_rate/v10 v10.0.1
@@ -43,6 +43,6 @@ require (
 	github.com/ulule/limiter/v3 v3.11.2
 	github.com/zeromicro/go-zero v1.10.3
 	go.uber.org/ratelimit v0.3.1
-	golang.org/x/sys v0.36.0
+	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/time v0.14.0
 )
