@@ -127,6 +127,18 @@ func (q *Queue) Enqueue(ctx context.Context, msgs ...queue.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	args, err := q.enqueueArgs(msgs)
+	if err != nil {
+		return err
+	}
+	if err := enqueueScript.Run(ctx, q.rdb, q.keys, args...).Err(); err != nil {
+		return q.wrap("enqueue", err)
+	}
+	return nil
+}
+
+// enqueueArgs validates msgs and returns the arguments of enqueueScript.
+func (q *Queue) enqueueArgs(msgs []queue.Message) ([]any, error) {
 	now := time.Now()
 	args := make([]any, 1, 1+4*len(msgs))
 	args[0] = ms(q.window)
@@ -134,14 +146,11 @@ func (q *Queue) Enqueue(ctx context.Context, msgs ...queue.Message) error {
 		m := &msgs[i]
 		delay, err := queue.Validate(m, q.maxBody, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		args = append(args, m.Body, encodeHeaders(m.Headers), ms(delay), m.DedupID)
 	}
-	if err := enqueueScript.Run(ctx, q.rdb, q.keys, args...).Err(); err != nil {
-		return q.wrap("enqueue", err)
-	}
-	return nil
+	return args, nil
 }
 
 // Receive returns between 1 and n ready messages, oldest first, each
