@@ -35,8 +35,8 @@ func main() {
 
 	const maxAttempts = 3
 	var (
-		q   queue.Queue
-		dl  queue.DeadLetters
+		q      queue.Queue
+		dl     queue.DeadLetters
 		counts func(context.Context) (queue.Counts, error)
 	)
 	if *addr == "" {
