@@ -90,7 +90,9 @@ type WorkerOption func(*Worker)
 func WithConcurrency(n int) WorkerOption { return func(w *Worker) { w.concurrency = n } }
 
 // WithReceiveBatch sets how many messages one Receive may return, up to the
-// number of idle handler slots. Default: 1.
+// number of idle handler slots. The Worker runs concurrency/n receive loops
+// (rounded up), so with the default each handler slot receives for itself.
+// Default: 1.
 func WithReceiveBatch(n int) WorkerOption { return func(w *Worker) { w.batch = n } }
 
 // WithVisibility sets the visibility timeout of received messages: a message
@@ -186,56 +188,64 @@ func (w *Worker) Run(ctx context.Context) error {
 	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAll()
 
-	pause := time.Duration(0)
-	for ctx.Err() == nil {
-		select {
-		case <-slots:
-		case <-ctx.Done():
-			continue
-		}
-		n := 1
-		for n < w.batch {
-			select {
-			case <-slots:
-				n++
-				continue
-			default:
-			}
-			break
-		}
-		ds, err := w.q.Receive(ctx, n, w.visibility)
-		for range n - len(ds) {
-			slots <- struct{}{}
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			pause = min(max(2*pause, 10*time.Millisecond), time.Second)
-			sleep(ctx, pause)
-			continue
-		}
-		pause = 0
-		for _, d := range ds {
-			hctx, cancel := context.WithCancel(base)
-			j := &job{d: d, cancel: cancel}
-			mu.Lock()
-			jobs[j] = struct{}{}
-			mu.Unlock()
-			wg.Go(func() {
-				defer func() { slots <- struct{}{} }()
-				defer cancel()
-				err := w.handle(hctx, d)
-				mu.Lock()
-				delete(jobs, j)
-				abandoned := j.abandoned
-				mu.Unlock()
-				if !abandoned {
-					w.settle(base, d, err)
+	// Enough receive loops to fill every slot with batches: with a batch of
+	// 1, each slot has its own, so receives overlap.
+	var receivers sync.WaitGroup
+	for range (w.concurrency + w.batch - 1) / w.batch {
+		receivers.Go(func() {
+			pause := time.Duration(0)
+			for ctx.Err() == nil {
+				select {
+				case <-slots:
+				case <-ctx.Done():
+					continue
 				}
-			})
-		}
+				n := 1
+				for n < w.batch {
+					select {
+					case <-slots:
+						n++
+						continue
+					default:
+					}
+					break
+				}
+				ds, err := w.q.Receive(ctx, n, w.visibility)
+				for range n - len(ds) {
+					slots <- struct{}{}
+				}
+				if err != nil {
+					if ctx.Err() != nil {
+						break
+					}
+					pause = min(max(2*pause, 10*time.Millisecond), time.Second)
+					sleep(ctx, pause)
+					continue
+				}
+				pause = 0
+				for _, d := range ds {
+					hctx, cancel := context.WithCancel(base)
+					j := &job{d: d, cancel: cancel}
+					mu.Lock()
+					jobs[j] = struct{}{}
+					mu.Unlock()
+					wg.Go(func() {
+						defer func() { slots <- struct{}{} }()
+						defer cancel()
+						err := w.handle(hctx, d)
+						mu.Lock()
+						delete(jobs, j)
+						abandoned := j.abandoned
+						mu.Unlock()
+						if !abandoned {
+							w.settle(base, d, err)
+						}
+					})
+				}
+			}
+		})
 	}
+	receivers.Wait()
 
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

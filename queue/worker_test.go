@@ -268,7 +268,7 @@ func TestWorkerPausesOnReceiveErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := &flaky{Queue: queue.NewLocal()}
 		enqueueN(t, q, 1)
-		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error { return nil })
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error { return nil }, queue.WithConcurrency(1))
 		cancel, done := runWorker(t, w)
 		time.Sleep(5 * time.Second)
 		// 10ms, 20ms, ... up to 1s between tries: about 11 in 5s, not a spin.
