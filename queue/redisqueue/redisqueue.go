@@ -140,9 +140,12 @@ func (q *Queue) Enqueue(ctx context.Context, msgs ...queue.Message) error {
 // enqueueArgs validates msgs and returns the arguments of enqueueScript.
 func (q *Queue) enqueueArgs(msgs []queue.Message) ([]any, error) {
 	now := time.Now()
-	args := make([]any, 1, 1+4*len(msgs))
-	args[0] = ms(q.window)
+	args := make([]any, 2, 2+4*len(msgs))
+	args[0], args[1] = ms(q.window), "0"
 	for i := range msgs {
+		if msgs[i].DedupID != "" {
+			args[1] = "1"
+		}
 		m := &msgs[i]
 		delay, err := queue.Validate(m, q.maxBody, now)
 		if err != nil {

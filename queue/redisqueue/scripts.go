@@ -7,8 +7,8 @@ import "github.com/redis/go-redis/v9"
 const (
 	kReady    = iota // list of ready IDs, oldest first
 	kDelayed         // sorted set: ID -> ready at (ms)
-	kInFlight        // sorted set: ID -> visibility deadline (ms)
-	kMsgs            // hash: b:ID body, h:ID headers, e:ID enqueued (ms), a:ID attempt, t:ID token
+	kInFlight        // sorted set: "ID:token" -> visibility deadline (ms)
+	kMsgs            // hash: b:ID body, h:ID headers, e:ID enqueued (ms), n:ID deliveries, r:ID deliveries before the last redrive
 	kDead            // sorted set: ID -> died at (ms)
 	kDedup           // sorted set: dedup ID -> window end (ms)
 	kSeq             // counter of message IDs
@@ -16,52 +16,82 @@ const (
 	numKeys
 )
 
-// prelude reads the server clock in milliseconds.
+// The token of a delivery is the message's delivery count, which only
+// grows, so "ID:token" names one delivery; a message's attempt is its
+// delivery count minus the count at its last redrive. Every script works on
+// whole batches with variadic commands, so a batch costs a handful of
+// commands, not a handful per message.
+
+// prelude reads the server clock in milliseconds and defines helpers.
 const prelude = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function wake()
   if redis.call('LLEN', KEYS[8]) == 0 then redis.call('LPUSH', KEYS[8], 1) end
 end
+-- many calls cmd(key, args...) in chunks that fit Lua's stack; returns the
+-- replies, concatenated when they are arrays.
+local function many(cmd, key, args)
+  local out, last = {}, nil
+  for i = 1, #args, 4000 do
+    last = redis.call(cmd, key, unpack(args, i, math.min(i + 3999, #args)))
+    if type(last) == 'table' then
+      for _, v in ipairs(last) do out[#out + 1] = v end
+    end
+  end
+  if type(last) == 'table' then return out end
+  return last
+end
+local function num(v) return tonumber(v) or 0 end
 `
 
-// enqueueScript adds messages. ARGV: dedup window (ms), then per message
-// body, encoded headers, delay (ms), dedup ID. It returns how many it added.
+// enqueueScript adds messages. ARGV: dedup window (ms), whether any
+// message has a dedup ID ("1"/"0"), then per message body, encoded headers,
+// delay (ms), dedup ID. It returns how many it added.
 var enqueueScript = redis.NewScript(prelude + `
 local window = tonumber(ARGV[1])
-local added, ready = 0, false
-if redis.call('ZCARD', KEYS[6]) > 0 then
+if ARGV[2] == '1' then
   redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
 end
-for i = 2, #ARGV, 4 do
+local keep = {}
+for i = 3, #ARGV, 4 do
   local dd = ARGV[i + 3]
-  local dup = false
-  if dd ~= '' then
-    if redis.call('ZSCORE', KEYS[6], dd) then
-      dup = true
-    else
-      redis.call('ZADD', KEYS[6], now + window, dd)
-    end
-  end
-  if not dup then
-    local id = redis.call('INCR', KEYS[7])
-    if ARGV[i + 1] == '' then
-      redis.call('HSET', KEYS[4], 'b:' .. id, ARGV[i], 'e:' .. id, now, 'a:' .. id, 0, 't:' .. id, 0)
-    else
-      redis.call('HSET', KEYS[4], 'b:' .. id, ARGV[i], 'h:' .. id, ARGV[i + 1], 'e:' .. id, now, 'a:' .. id, 0, 't:' .. id, 0)
-    end
-    local delay = tonumber(ARGV[i + 2])
-    if delay > 0 then
-      redis.call('ZADD', KEYS[2], now + delay, id)
-    else
-      redis.call('RPUSH', KEYS[1], id)
-    end
-    ready = true
-    added = added + 1
+  if dd == '' then
+    keep[#keep + 1] = i
+  elseif not redis.call('ZSCORE', KEYS[6], dd) then
+    redis.call('ZADD', KEYS[6], now + window, dd)
+    keep[#keep + 1] = i
   end
 end
-if ready then wake() end
-return added
+if #keep == 0 then return 0 end
+local id = redis.call('INCRBY', KEYS[7], #keep) - #keep
+local fields, ready, delayed = {}, {}, {}
+for _, i in ipairs(keep) do
+  id = id + 1
+  fields[#fields + 1] = 'b:' .. id
+  fields[#fields + 1] = ARGV[i]
+  fields[#fields + 1] = 'e:' .. id
+  fields[#fields + 1] = now
+  if ARGV[i + 1] ~= '' then
+    fields[#fields + 1] = 'h:' .. id
+    fields[#fields + 1] = ARGV[i + 1]
+  end
+  local delay = tonumber(ARGV[i + 2])
+  if delay > 0 then
+    delayed[#delayed + 1] = now + delay
+    delayed[#delayed + 1] = id
+  else
+    ready[#ready + 1] = id
+  end
+end
+many('HSET', KEYS[4], fields)
+if #delayed > 0 then
+  many('ZADD', KEYS[2], delayed)
+  wake() -- an idle receiver may wait for a later deadline
+end
+-- Wake a receiver only when the list was empty: otherwise one already was.
+if #ready > 0 and many('RPUSH', KEYS[1], ready) == #ready then wake() end
+return #keep
 `)
 
 // receiveScript moves due delayed messages to the ready list, redelivers or
@@ -72,18 +102,32 @@ return added
 var receiveScript = redis.NewScript(prelude + `
 local maxAttempts = tonumber(ARGV[3])
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
-for _, id in ipairs(due) do
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('RPUSH', KEYS[1], id)
+if #due > 0 then
+  redis.call('ZREM', KEYS[2], unpack(due))
+  redis.call('RPUSH', KEYS[1], unpack(due))
 end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 1000)
-for _, id in ipairs(expired) do
-  redis.call('ZREM', KEYS[3], id)
-  if tonumber(redis.call('HGET', KEYS[4], 'a:' .. id)) >= maxAttempts then
-    redis.call('ZADD', KEYS[5], now, id)
-  else
-    redis.call('RPUSH', KEYS[1], id)
+if #expired > 0 then
+  redis.call('ZREM', KEYS[3], unpack(expired))
+  local ids, f = {}, {}
+  for k, m in ipairs(expired) do
+    local id = string.match(m, '^(%d+):')
+    ids[k] = id
+    f[#f + 1] = 'n:' .. id
+    f[#f + 1] = 'r:' .. id
   end
+  local v = redis.call('HMGET', KEYS[4], unpack(f))
+  local dead, back = {}, {}
+  for k, id in ipairs(ids) do
+    if num(v[2 * k - 1]) - num(v[2 * k]) >= maxAttempts then
+      dead[#dead + 1] = now
+      dead[#dead + 1] = id
+    else
+      back[#back + 1] = id
+    end
+  end
+  if #dead > 0 then redis.call('ZADD', KEYS[5], unpack(dead)) end
+  if #back > 0 then redis.call('RPUSH', KEYS[1], unpack(back)) end
 end
 local ids = redis.call('LPOP', KEYS[1], ARGV[1])
 if not ids then
@@ -97,47 +141,65 @@ if not ids then
   end
   return next
 end
-local deadline = now + tonumber(ARGV[2])
-local out = {}
+local f = {}
 for _, id in ipairs(ids) do
-  local a = redis.call('HINCRBY', KEYS[4], 'a:' .. id, 1)
-  local tok = redis.call('HINCRBY', KEYS[4], 't:' .. id, 1)
-  redis.call('ZADD', KEYS[3], deadline, id)
-  local v = redis.call('HMGET', KEYS[4], 'b:' .. id, 'h:' .. id, 'e:' .. id)
-  out[#out + 1] = id
-  out[#out + 1] = tok
-  out[#out + 1] = a
-  out[#out + 1] = tonumber(v[3])
-  out[#out + 1] = v[1]
-  out[#out + 1] = v[2] or ''
+  f[#f + 1] = 'n:' .. id
+  f[#f + 1] = 'r:' .. id
+  f[#f + 1] = 'b:' .. id
+  f[#f + 1] = 'h:' .. id
+  f[#f + 1] = 'e:' .. id
 end
+local v = many('HMGET', KEYS[4], f)
+local deadline = now + tonumber(ARGV[2])
+local out, set, fly = {}, {}, {}
+for k, id in ipairs(ids) do
+  local o = 5 * (k - 1)
+  local n = num(v[o + 1]) + 1
+  set[#set + 1] = 'n:' .. id
+  set[#set + 1] = n
+  fly[#fly + 1] = deadline
+  fly[#fly + 1] = id .. ':' .. n
+  out[#out + 1] = id
+  out[#out + 1] = n
+  out[#out + 1] = n - num(v[o + 2])
+  out[#out + 1] = num(v[o + 5])
+  out[#out + 1] = v[o + 3]
+  out[#out + 1] = v[o + 4] or ''
+end
+many('HSET', KEYS[4], set)
+many('ZADD', KEYS[3], fly)
 if #ids == tonumber(ARGV[1]) and redis.call('LLEN', KEYS[1]) > 0 then wake() end
 return out
 `)
 
-// heldCheck sets held to whether ID ARGV[i] with token ARGV[i+1] is in
-// flight and not expired.
+// heldCheck defines held(member): whether the delivery "ID:token" is in
+// flight and its visibility has not expired.
 const heldCheck = `
-local function held(id, tok)
-  local s = redis.call('ZSCORE', KEYS[3], id)
-  return s and tonumber(s) > now and redis.call('HGET', KEYS[4], 't:' .. id) == tok
+local function held(m)
+  local s = redis.call('ZSCORE', KEYS[3], m)
+  return s and tonumber(s) > now
 end
 `
 
 // ackScript deletes messages; ARGV holds ID, token pairs. It returns how
 // many receipts were void.
-var ackScript = redis.NewScript(prelude + heldCheck + `
-local void = 0
-for i = 1, #ARGV, 2 do
-  local id = ARGV[i]
-  if held(id, ARGV[i + 1]) then
-    redis.call('ZREM', KEYS[3], id)
-    redis.call('HDEL', KEYS[4], 'b:' .. id, 'h:' .. id, 'e:' .. id, 'a:' .. id, 't:' .. id)
-  else
-    void = void + 1
+var ackScript = redis.NewScript(prelude + `
+local members = {}
+for i = 1, #ARGV, 2 do members[#members + 1] = ARGV[i] .. ':' .. ARGV[i + 1] end
+local scores = many('ZMSCORE', KEYS[3], members)
+local gone, fields = {}, {}
+for k, s in ipairs(scores) do
+  if s and tonumber(s) > now then
+    local id = ARGV[2 * k - 1]
+    gone[#gone + 1] = members[k]
+    for _, p in ipairs({'b:', 'h:', 'e:', 'n:', 'r:'}) do fields[#fields + 1] = p .. id end
   end
 end
-return void
+if #gone > 0 then
+  many('ZREM', KEYS[3], gone)
+  many('HDEL', KEYS[4], fields)
+end
+return #members - #gone
 `)
 
 // nackScript gives message ARGV[1] with token ARGV[2] back after ARGV[3] ms,
@@ -145,10 +207,12 @@ return void
 // receipt, 1 otherwise.
 var nackScript = redis.NewScript(prelude + heldCheck + `
 local id = ARGV[1]
-if not held(id, ARGV[2]) then return 0 end
-redis.call('ZREM', KEYS[3], id)
+local m = id .. ':' .. ARGV[2]
+if not held(m) then return 0 end
+redis.call('ZREM', KEYS[3], m)
+local v = redis.call('HMGET', KEYS[4], 'n:' .. id, 'r:' .. id)
 local delay = tonumber(ARGV[3])
-if tonumber(redis.call('HGET', KEYS[4], 'a:' .. id)) >= tonumber(ARGV[4]) then
+if num(v[1]) - num(v[2]) >= tonumber(ARGV[4]) then
   redis.call('ZADD', KEYS[5], now, id)
 elseif delay > 0 then
   redis.call('ZADD', KEYS[2], now + delay, id)
@@ -163,25 +227,26 @@ return 1
 // extendScript sets the visibility deadline of message ARGV[1] with token
 // ARGV[2] to ARGV[3] ms from now. It returns 0 for a void receipt.
 var extendScript = redis.NewScript(prelude + heldCheck + `
-if not held(ARGV[1], ARGV[2]) then return 0 end
+local m = ARGV[1] .. ':' .. ARGV[2]
+if not held(m) then return 0 end
 local vis = tonumber(ARGV[3])
-redis.call('ZADD', KEYS[3], now + vis, ARGV[1])
+redis.call('ZADD', KEYS[3], 'XX', now + vis, m)
 if vis == 0 then wake() end
 return 1
 `)
 
 // deadScript returns up to ARGV[1] dead messages, oldest first: per message
 // ID, attempt, enqueued (ms), body and headers.
-var deadScript = redis.NewScript(`
+var deadScript = redis.NewScript(prelude + `
 local ids = redis.call('ZRANGE', KEYS[5], 0, tonumber(ARGV[1]) - 1)
 local out = {}
 for _, id in ipairs(ids) do
-  local v = redis.call('HMGET', KEYS[4], 'a:' .. id, 'e:' .. id, 'b:' .. id, 'h:' .. id)
+  local v = redis.call('HMGET', KEYS[4], 'n:' .. id, 'r:' .. id, 'e:' .. id, 'b:' .. id, 'h:' .. id)
   out[#out + 1] = id
-  out[#out + 1] = tonumber(v[1])
-  out[#out + 1] = tonumber(v[2])
-  out[#out + 1] = v[3]
-  out[#out + 1] = v[4] or ''
+  out[#out + 1] = num(v[1]) - num(v[2])
+  out[#out + 1] = num(v[3])
+  out[#out + 1] = v[4]
+  out[#out + 1] = v[5] or ''
 end
 return out
 `)
@@ -192,7 +257,7 @@ var redriveScript = redis.NewScript(prelude + `
 local n = 0
 for _, id in ipairs(ARGV) do
   if redis.call('ZREM', KEYS[5], id) == 1 then
-    redis.call('HSET', KEYS[4], 'a:' .. id, 0)
+    redis.call('HSET', KEYS[4], 'r:' .. id, num(redis.call('HGET', KEYS[4], 'n:' .. id)))
     redis.call('RPUSH', KEYS[1], id)
     n = n + 1
   end
