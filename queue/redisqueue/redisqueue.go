@@ -176,9 +176,16 @@ func (q *Queue) Receive(ctx context.Context, n int, visibility time.Duration) ([
 		if vals, ok := res.([]any); ok {
 			return q.deliveries(vals)
 		}
-		wait := q.poll
-		if next, _ := res.(int64); next >= 0 && time.Duration(next)*time.Millisecond < wait {
-			wait = max(time.Duration(next)*time.Millisecond, time.Millisecond)
+		// Redis checks the timeouts of blocked commands ten times a second
+		// (hz 10), so a BLPOP ends up to 100ms late: a deadline closer than
+		// that is waited for here instead, without a wake-up.
+		wait, local := q.poll, false
+		if next, _ := res.(int64); next >= 0 {
+			if d := time.Duration(next) * time.Millisecond; d <= redisTick {
+				wait, local = max(d, time.Millisecond), true
+			} else if d-redisTick < wait {
+				wait = d - redisTick
+			}
 		}
 		if dl, ok := ctx.Deadline(); ok {
 			if left := time.Until(dl); left < wait {
@@ -191,6 +198,16 @@ func (q *Queue) Receive(ctx context.Context, n int, visibility time.Duration) ([
 		if wait < time.Millisecond {
 			continue
 		}
+		if local {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			}
+			continue
+		}
 		err = q.rdb.Do(ctx, "blpop", q.keys[kNotify], strconv.FormatFloat(wait.Seconds(), 'f', 3, 64)).Err()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			if ctx.Err() != nil {
@@ -200,6 +217,9 @@ func (q *Queue) Receive(ctx context.Context, n int, visibility time.Duration) ([
 		}
 	}
 }
+
+// redisTick is how late Redis may end a blocking command at its default hz.
+const redisTick = 100 * time.Millisecond
 
 func (q *Queue) deliveries(vals []any) ([]queue.Delivery, error) {
 	out := make([]queue.Delivery, len(vals)/6)
