@@ -52,6 +52,18 @@ type DeadLetters interface {
 	Redrive(ctx context.Context, ids ...string) (int, error)
 }
 
+// An AckReceiver acks finished messages and receives new ones in one call.
+// Queues whose every operation is a round trip implement it, and Worker
+// uses it to spend one round trip per message on both. redisqueue.Queue
+// implements it.
+type AckReceiver interface {
+	// AckReceive acks receipts, then receives up to max messages that are
+	// ready now, without waiting: it may return none. It returns how many
+	// receipts were void. If err is not nil, whether the acks took effect
+	// is unknown.
+	AckReceive(ctx context.Context, receipts []Receipt, max int, visibility time.Duration) ([]Delivery, int, error)
+}
+
 // A Message is what a producer enqueues. The zero Message (an empty body)
 // is valid.
 type Message struct {

@@ -188,15 +188,58 @@ func (w *Worker) Run(ctx context.Context) error {
 	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAll()
 
+	// With an AckReceiver, a handler that succeeds hands its receipt to a
+	// receive loop waiting for a slot, which acks it in the same round trip
+	// as it receives the next message; if no loop is waiting, the handler
+	// acks by itself.
+	ar, _ := w.q.(AckReceiver)
+	var acks chan Receipt
+	if ar != nil {
+		acks = make(chan Receipt)
+	}
+	dispatch := func(ds []Delivery) {
+		for _, d := range ds {
+			hctx, cancel := context.WithCancel(base)
+			j := &job{d: d, cancel: cancel}
+			mu.Lock()
+			jobs[j] = struct{}{}
+			mu.Unlock()
+			wg.Go(func() {
+				defer func() { slots <- struct{}{} }()
+				defer cancel()
+				err := w.handle(hctx, d)
+				mu.Lock()
+				delete(jobs, j)
+				abandoned := j.abandoned
+				mu.Unlock()
+				if abandoned {
+					return
+				}
+				if err == nil && acks != nil {
+					select {
+					case acks <- d.Receipt:
+						return
+					default:
+					}
+				}
+				w.settle(base, d, err)
+			})
+		}
+	}
 	// Enough receive loops to fill every slot with batches: with a batch of
 	// 1, each slot has its own, so receives overlap.
 	var receivers sync.WaitGroup
 	for range (w.concurrency + w.batch - 1) / w.batch {
 		receivers.Go(func() {
 			pause := time.Duration(0)
+			var pending []Receipt
 			for ctx.Err() == nil {
+				pending = pending[:0]
 				select {
 				case <-slots:
+				case r := <-acks:
+					pending = append(pending, r)
+					<-slots // the handler's, released right after the hand-off
 				case <-ctx.Done():
 					continue
 				}
@@ -210,7 +253,25 @@ func (w *Worker) Run(ctx context.Context) error {
 					}
 					break
 				}
-				ds, err := w.q.Receive(ctx, n, w.visibility)
+				var ds []Delivery
+				var err error
+				if len(pending) > 0 {
+					if ctx.Err() == nil {
+						var void int
+						ds, void, err = ar.AckReceive(base, pending, n, w.visibility)
+						if err == nil {
+							w.processed.Add(uint64(len(pending) - void))
+							w.lost.Add(uint64(void))
+							pending = pending[:0]
+						}
+					}
+					for _, r := range pending { // not acked above
+						w.settle(base, Delivery{Receipt: r}, nil)
+					}
+				}
+				if len(ds) == 0 && err == nil {
+					ds, err = w.q.Receive(ctx, n, w.visibility)
+				}
 				for range n - len(ds) {
 					slots <- struct{}{}
 				}
@@ -223,25 +284,7 @@ func (w *Worker) Run(ctx context.Context) error {
 					continue
 				}
 				pause = 0
-				for _, d := range ds {
-					hctx, cancel := context.WithCancel(base)
-					j := &job{d: d, cancel: cancel}
-					mu.Lock()
-					jobs[j] = struct{}{}
-					mu.Unlock()
-					wg.Go(func() {
-						defer func() { slots <- struct{}{} }()
-						defer cancel()
-						err := w.handle(hctx, d)
-						mu.Lock()
-						delete(jobs, j)
-						abandoned := j.abandoned
-						mu.Unlock()
-						if !abandoned {
-							w.settle(base, d, err)
-						}
-					})
-				}
+				dispatch(ds)
 			}
 		})
 	}

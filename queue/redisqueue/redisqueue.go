@@ -48,6 +48,7 @@ type Queue struct {
 var (
 	_ queue.Queue       = (*Queue)(nil)
 	_ queue.DeadLetters = (*Queue)(nil)
+	_ queue.AckReceiver = (*Queue)(nil)
 )
 
 // An Option configures a Queue.
@@ -166,21 +167,21 @@ func (q *Queue) Receive(ctx context.Context, n int, visibility time.Duration) ([
 		return nil, err
 	}
 	for {
-		res, err := receiveScript.Run(ctx, q.rdb, q.keys, n, ms(visibility), q.maxAttempts).Result()
+		ds, next, _, err := q.receive(ctx, nil, n, visibility)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, q.wrap("receive", err)
+			return nil, err
 		}
-		if vals, ok := res.([]any); ok {
-			return q.deliveries(vals)
+		if len(ds) > 0 {
+			return ds, nil
 		}
 		// Redis checks the timeouts of blocked commands ten times a second
 		// (hz 10), so a BLPOP ends up to 100ms late: a deadline closer than
 		// that is waited for here instead, without a wake-up.
 		wait, local := q.poll, false
-		if next, _ := res.(int64); next >= 0 {
+		if next >= 0 {
 			if d := time.Duration(next) * time.Millisecond; d <= redisTick {
 				wait, local = max(d, time.Millisecond), true
 			} else if d-redisTick < wait {
@@ -221,7 +222,47 @@ func (q *Queue) Receive(ctx context.Context, n int, visibility time.Duration) ([
 // redisTick is how late Redis may end a blocking command at its default hz.
 const redisTick = 100 * time.Millisecond
 
+// receive runs receiveScript once: it acks acks, then returns the ready
+// messages or, with none, the ms until the next deadline (-1 for none) and
+// the number of void acks.
+func (q *Queue) receive(ctx context.Context, acks []queue.Receipt, n int, visibility time.Duration) (ds []queue.Delivery, next int64, void int, err error) {
+	args := make([]any, 3, 3+2*len(acks))
+	args[0], args[1], args[2] = n, ms(visibility), q.maxAttempts
+	for _, r := range acks {
+		args = append(args, r.ID, r.Token)
+	}
+	vals, err := receiveScript.Run(ctx, q.rdb, q.keys, args...).Slice()
+	if err != nil {
+		return nil, 0, 0, q.wrap("receive", err)
+	}
+	if len(vals) < 2 {
+		return nil, 0, 0, q.wrap("receive", errReply)
+	}
+	v, _ := vals[0].(int64)
+	next, _ = vals[1].(int64)
+	ds, err = q.deliveries(vals[2:])
+	return ds, next, int(v), err
+}
+
+var errReply = errors.New("unexpected reply")
+
+// AckReceive acks receipts and then receives up to n messages that are ready
+// now, in one round trip, without waiting: it may return none. It returns
+// how many receipts were void. If err is not nil, whether the acks took
+// effect is unknown. Worker uses it to spend one round trip per message on
+// acking one and receiving the next.
+func (q *Queue) AckReceive(ctx context.Context, receipts []queue.Receipt, n int, visibility time.Duration) ([]queue.Delivery, int, error) {
+	if err := queue.CheckReceive(n, visibility); err != nil {
+		return nil, 0, err
+	}
+	ds, _, void, err := q.receive(ctx, receipts, n, visibility)
+	return ds, void, err
+}
+
 func (q *Queue) deliveries(vals []any) ([]queue.Delivery, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
 	out := make([]queue.Delivery, len(vals)/6)
 	for i := range out {
 		v := vals[6*i:]

@@ -189,3 +189,48 @@ func TestNewPanicsOnBadConfig(t *testing.T) {
 		}()
 	}
 }
+
+func TestWorkerOnRedis(t *testing.T) {
+	rdb := redistest.Start(t)
+	q := redisqueue.New(rdb, "work", redisqueue.WithMaxAttempts(2))
+	ctx := t.Context()
+	var msgs []queue.Message
+	for i := range 200 {
+		msgs = append(msgs, queue.Message{Body: []byte(strconv.Itoa(i))})
+	}
+	if err := q.Enqueue(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+		if d.Body[0] == '7' {
+			return errors.New("sevens fail")
+		}
+		return nil
+	}, queue.WithConcurrency(4), queue.WithRetryPolicy(queue.RetryFunc(func(int) time.Duration { return 0 })))
+	done := make(chan struct{})
+	go func() { w.Run(runCtx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := q.Len(ctx)
+		if err == nil && c == (queue.Counts{Dead: 11}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Len = %+v, %v; want 11 dead and nothing else", c, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	<-done
+	if s := w.Stats(); s != (queue.WorkerStats{Processed: 189, Failed: 22, Retried: 11, Dead: 11}) {
+		t.Errorf("Stats = %+v; want 189 processed, 22 failed, 11 retried, 11 dead", s)
+	}
+	ds, void, err := q.AckReceive(ctx, []queue.Receipt{{ID: "1", Token: 1}}, 1, time.Second)
+	if err != nil || void != 1 || len(ds) != 0 {
+		t.Errorf("AckReceive(void receipt) on an empty queue = %v, %d, %v; want none, 1, nil", ds, void, err)
+	}
+	if _, _, err := q.AckReceive(ctx, nil, 0, time.Second); !errors.Is(err, queue.ErrInvalid) {
+		t.Errorf("AckReceive(max 0) = %v; want ErrInvalid", err)
+	}
+}

@@ -45,6 +45,31 @@ end
 local function num(v) return tonumber(v) or 0 end
 `
 
+// ackFunc defines ack(first).
+const ackFunc = `
+-- ack(first) acks the ID, token pairs in ARGV from index first on and
+-- returns how many were void.
+local function ack(first)
+  local members = {}
+  for i = first, #ARGV, 2 do members[#members + 1] = ARGV[i] .. ':' .. ARGV[i + 1] end
+  if #members == 0 then return 0 end
+  local scores = many('ZMSCORE', KEYS[3], members)
+  local gone, fields = {}, {}
+  for k, s in ipairs(scores) do
+    if s and tonumber(s) > now then
+      local id = ARGV[first + 2 * (k - 1)]
+      gone[#gone + 1] = members[k]
+      for _, p in ipairs({'b:', 'h:', 'e:', 'n:', 'r:'}) do fields[#fields + 1] = p .. id end
+    end
+  end
+  if #gone > 0 then
+    many('ZREM', KEYS[3], gone)
+    many('HDEL', KEYS[4], fields)
+  end
+  return #members - #gone
+end
+`
+
 // enqueueScript adds messages. ARGV: dedup window (ms), whether any
 // message has a dedup ID ("1"/"0"), then per message body, encoded headers,
 // delay (ms), dedup ID. It returns how many it added.
@@ -94,12 +119,15 @@ if #ready > 0 and many('RPUSH', KEYS[1], ready) == #ready then wake() end
 return #keep
 `)
 
-// receiveScript moves due delayed messages to the ready list, redelivers or
-// kills messages whose visibility expired, and pops up to ARGV[1] ready
-// messages for ARGV[2] ms; ARGV[3] is MaxAttempts. It returns per message ID,
-// token, attempt, enqueued (ms), body and headers; or, with none ready, the
-// number of ms until the next deadline (-1 for none).
-var receiveScript = redis.NewScript(prelude + `
+// receiveScript first acks the ID, token pairs from ARGV[4] on. Then it
+// moves due delayed messages to the ready list, redelivers or kills
+// messages whose visibility expired, and pops up to ARGV[1] ready messages
+// for ARGV[2] ms; ARGV[3] is MaxAttempts. It returns the number of void
+// acks, the number of ms until the next deadline when no message is ready
+// (-1 for none, or when messages are returned), then per message ID, token,
+// attempt, enqueued (ms), body and headers.
+var receiveScript = redis.NewScript(prelude + ackFunc + `
+local void = ack(4)
 local maxAttempts = tonumber(ARGV[3])
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
 if #due > 0 then
@@ -139,7 +167,7 @@ if not ids then
       if next < 0 or w < next then next = w end
     end
   end
-  return next
+  return {void, next}
 end
 local f = {}
 for _, id in ipairs(ids) do
@@ -151,7 +179,7 @@ for _, id in ipairs(ids) do
 end
 local v = many('HMGET', KEYS[4], f)
 local deadline = now + tonumber(ARGV[2])
-local out, set, fly = {}, {}, {}
+local out, set, fly = {void, -1}, {}, {}
 for k, id in ipairs(ids) do
   local o = 5 * (k - 1)
   local n = num(v[o + 1]) + 1
@@ -183,23 +211,8 @@ end
 
 // ackScript deletes messages; ARGV holds ID, token pairs. It returns how
 // many receipts were void.
-var ackScript = redis.NewScript(prelude + `
-local members = {}
-for i = 1, #ARGV, 2 do members[#members + 1] = ARGV[i] .. ':' .. ARGV[i + 1] end
-local scores = many('ZMSCORE', KEYS[3], members)
-local gone, fields = {}, {}
-for k, s in ipairs(scores) do
-  if s and tonumber(s) > now then
-    local id = ARGV[2 * k - 1]
-    gone[#gone + 1] = members[k]
-    for _, p in ipairs({'b:', 'h:', 'e:', 'n:', 'r:'}) do fields[#fields + 1] = p .. id end
-  end
-end
-if #gone > 0 then
-  many('ZREM', KEYS[3], gone)
-  many('HDEL', KEYS[4], fields)
-end
-return #members - #gone
+var ackScript = redis.NewScript(prelude + ackFunc + `
+return ack(1)
 `)
 
 // nackScript gives message ARGV[1] with token ARGV[2] back after ARGV[3] ms,
