@@ -18,6 +18,11 @@
 // MaxAttempts times without an ack moves to the dead-letter queue, where it
 // can be listed, inspected and redriven.
 //
+// Messages are served first in, first out, except that one becoming ready
+// again (after a delay, a nack or an expired timeout) joins the back. A
+// DedupID drops a second message with the same ID within a window. Bodies
+// may be empty and are limited to DefaultMaxBodySize unless configured.
+//
 // Local is the in-memory implementation: bounded, with back pressure, for
 // the goroutines of one process and for tests. Package redisqueue shares
 // queues between processes through Redis. Worker runs a handler over any

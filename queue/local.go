@@ -13,8 +13,9 @@ import (
 // Ready messages are served first in, first out; a message that becomes
 // ready again (after a delay, a nack or an expired visibility timeout) joins
 // the back. Delays and visibility deadlines share one min-heap, so a Local
-// starts no goroutine and no timer per message; expired deadlines are acted
-// on by the next Receive. The zero Local is not usable; call NewLocal.
+// starts no goroutine and no timer per message; a deadline that passed is
+// acted on by the next call that looks at the queue, and a blocked Receive
+// or Enqueue wakes up for it. The zero Local is not usable; call NewLocal.
 type Local struct {
 	capacity    int
 	block       bool
@@ -116,10 +117,18 @@ func (l *Local) Enqueue(ctx context.Context, msgs ...Message) error {
 	if len(msgs) > l.capacity {
 		return ErrFull
 	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		l.mu.Lock()
 		now = time.Now()
 		l.expireDedup(now)
+		// A message dead on an expired deadline frees room.
+		l.promote(now)
 		need := 0
 		for i := range msgs {
 			if _, dup := l.dedup[msgs[i].DedupID]; msgs[i].DedupID == "" || !dup {
@@ -144,9 +153,20 @@ func (l *Local) Enqueue(ctx context.Context, msgs ...Message) error {
 			l.spaceCh = make(chan struct{})
 		}
 		space := l.spaceCh
+		var tc <-chan time.Time
+		if len(l.timers) > 0 {
+			wait := l.timers[0].due.Sub(now)
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			tc = timer.C
+		}
 		l.mu.Unlock()
 		select {
 		case <-space:
+		case <-tc:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -408,6 +428,7 @@ func (l *Local) Dead(_ context.Context, max int) ([]Delivery, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.promote(time.Now())
 	out := make([]Delivery, 0, min(max, len(l.dead)))
 	for _, e := range l.dead[:min(max, len(l.dead))] {
 		d := l.delivery(e)
@@ -456,11 +477,11 @@ type Counts struct {
 	Ready, Delayed, InFlight, Dead int
 }
 
-// Len returns how many messages the Local holds in each state. Deadlines
-// that passed but that no Receive has acted on yet count in their old state.
+// Len returns how many messages the Local holds in each state.
 func (l *Local) Len() Counts {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.promote(time.Now())
 	c := Counts{Ready: l.ready.len(), Dead: len(l.dead)}
 	for _, e := range l.timers {
 		if e.state == stateDelayed {
