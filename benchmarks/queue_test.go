@@ -108,6 +108,23 @@ func serverCommands(b *testing.B, rdb *redis.Client) int64 {
 	return total - 1 // this INFO
 }
 
+// serverCPU returns the CPU time the server has used, from INFO cpu.
+func serverCPU(b *testing.B, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
 // redisEnv is one redis-server with a client whose round trips are counted
 // and a client for INFO.
 type redisEnv struct {
@@ -131,7 +148,7 @@ func newRedisEnv(b *testing.B) *redisEnv {
 // measure runs one iteration per b.N of run, which must process tasks tasks,
 // and reports tasks/s, round trips and server commands per task.
 func (e *redisEnv) measure(b *testing.B, tasks int, run func(iter int)) {
-	trips0, cmds0 := e.trips.n.Load(), serverCommands(b, e.admin)
+	trips0, cmds0, cpu0 := e.trips.n.Load(), serverCommands(b, e.admin), serverCPU(b, e.admin)
 	start := time.Now()
 	b.ResetTimer()
 	for i := range b.N {
@@ -143,6 +160,7 @@ func (e *redisEnv) measure(b *testing.B, tasks int, run func(iter int)) {
 	b.ReportMetric(n/el.Seconds(), "tasks/s")
 	b.ReportMetric(float64(e.trips.n.Load()-trips0)/n, "roundtrips/task")
 	b.ReportMetric(float64(serverCommands(b, e.admin)-cmds0)/n, "cmds/task")
+	b.ReportMetric(float64(serverCPU(b, e.admin)-cpu0)/float64(time.Microsecond)/n, "server-µs/task")
 }
 
 const (

@@ -59,7 +59,8 @@ local function ack(first)
     if s and tonumber(s) > now then
       local id = ARGV[first + 2 * (k - 1)]
       gone[#gone + 1] = members[k]
-      for _, p in ipairs({'b:', 'h:', 'e:', 'n:', 'r:'}) do fields[#fields + 1] = p .. id end
+      local f = #fields
+      fields[f + 1], fields[f + 2], fields[f + 3], fields[f + 4], fields[f + 5] = 'b:' .. id, 'h:' .. id, 'e:' .. id, 'n:' .. id, 'r:' .. id
     end
   end
   if #gone > 0 then
