@@ -19,6 +19,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// queueQuietLogger drops go-redis's log lines, which would otherwise land in
+// the middle of benchmark results when a worker's blocked command is
+// cancelled at the end of a run.
+type queueQuietLogger struct{}
+
+func (queueQuietLogger) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(queueQuietLogger{}) }
+
 // BenchmarkQueueLocalHandoff moves b.N messages from 4 producers to 4
 // consumers: through a queue.Local (enqueue, receive, ack), and through a
 // buffered channel of the same capacity, our floor.
@@ -28,7 +37,7 @@ func BenchmarkQueueLocalHandoff(b *testing.B) {
 		q := queue.NewLocal(queue.WithCapacity(capacity))
 		ctx := context.Background()
 		b.ReportAllocs()
-		handoff(b, producers, consumers,
+		queueHandoff(b, producers, consumers,
 			func() { _ = q.Enqueue(ctx, queue.Message{}) },
 			func() int {
 				ds, err := q.Receive(ctx, 1, time.Minute)
@@ -43,15 +52,15 @@ func BenchmarkQueueLocalHandoff(b *testing.B) {
 	b.Run("impl=chan", func(b *testing.B) {
 		ch := make(chan queue.Message, capacity)
 		b.ReportAllocs()
-		handoff(b, producers, consumers,
+		queueHandoff(b, producers, consumers,
 			func() { ch <- queue.Message{} },
 			func() int { <-ch; return 1 })
 	})
 }
 
-// handoff runs b.N sends over producers goroutines and as many receives
+// queueHandoff runs b.N sends over producers goroutines and as many receives
 // over consumers goroutines.
-func handoff(b *testing.B, producers, consumers int, send func(), recv func() int) {
+func queueHandoff(b *testing.B, producers, consumers int, send func(), recv func() int) {
 	var wg sync.WaitGroup
 	var left atomic.Int64
 	left.Store(int64(b.N))
@@ -77,21 +86,21 @@ func handoff(b *testing.B, producers, consumers int, send func(), recv func() in
 	wg.Wait()
 }
 
-// counter counts the round trips a go-redis client makes: one per command,
+// queueTripCounter counts the round trips a go-redis client makes: one per command,
 // one per pipeline.
-type counter struct{ n atomic.Int64 }
+type queueTripCounter struct{ n atomic.Int64 }
 
-func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (c *queueTripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *queueTripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
 }
-func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (c *queueTripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
 }
 
-// serverCommands returns the number of commands the server has executed,
+// queueServerCommands returns the number of commands the server has executed,
 // those run by scripts included, from INFO commandstats.
-func serverCommands(b *testing.B, rdb *redis.Client) int64 {
+func queueServerCommands(b *testing.B, rdb *redis.Client) int64 {
 	info, err := rdb.Info(context.Background(), "commandstats").Result()
 	if err != nil {
 		b.Fatal(err)
@@ -108,8 +117,8 @@ func serverCommands(b *testing.B, rdb *redis.Client) int64 {
 	return total - 1 // this INFO
 }
 
-// serverCPU returns the CPU time the server has used, from INFO cpu.
-func serverCPU(b *testing.B, rdb *redis.Client) time.Duration {
+// queueServerCPU returns the CPU time the server has used, from INFO cpu.
+func queueServerCPU(b *testing.B, rdb *redis.Client) time.Duration {
 	info, err := rdb.Info(context.Background(), "cpu").Result()
 	if err != nil {
 		b.Fatal(err)
@@ -125,30 +134,30 @@ func serverCPU(b *testing.B, rdb *redis.Client) time.Duration {
 	return time.Duration(total * float64(time.Second))
 }
 
-// redisEnv is one redis-server with a client whose round trips are counted
+// queueRedisEnv is one redis-server with a client whose round trips are counted
 // and a client for INFO.
-type redisEnv struct {
+type queueRedisEnv struct {
 	srv   *redistest.Server
 	rdb   *redis.Client
-	trips *counter
+	trips *queueTripCounter
 	admin *redis.Client
 }
 
-func newRedisEnv(b *testing.B) *redisEnv {
+func newQueueRedisEnv(b *testing.B) *queueRedisEnv {
 	srv := redistest.StartServer(b)
 	opts := srv.Options()
 	opts.PoolSize = 64
 	rdb := redis.NewClient(opts)
 	b.Cleanup(func() { rdb.Close() })
-	c := &counter{}
+	c := &queueTripCounter{}
 	rdb.AddHook(c)
-	return &redisEnv{srv: srv, rdb: rdb, trips: c, admin: srv.Client()}
+	return &queueRedisEnv{srv: srv, rdb: rdb, trips: c, admin: srv.Client()}
 }
 
 // measure runs one iteration per b.N of run, which must process tasks tasks,
 // and reports tasks/s, round trips and server commands per task.
-func (e *redisEnv) measure(b *testing.B, tasks int, run func(iter int)) {
-	trips0, cmds0, cpu0 := e.trips.n.Load(), serverCommands(b, e.admin), serverCPU(b, e.admin)
+func (e *queueRedisEnv) measure(b *testing.B, tasks int, run func(iter int)) {
+	trips0, cmds0, cpu0 := e.trips.n.Load(), queueServerCommands(b, e.admin), queueServerCPU(b, e.admin)
 	start := time.Now()
 	b.ResetTimer()
 	for i := range b.N {
@@ -159,13 +168,13 @@ func (e *redisEnv) measure(b *testing.B, tasks int, run func(iter int)) {
 	n := float64(tasks * b.N)
 	b.ReportMetric(n/el.Seconds(), "tasks/s")
 	b.ReportMetric(float64(e.trips.n.Load()-trips0)/n, "roundtrips/task")
-	b.ReportMetric(float64(serverCommands(b, e.admin)-cmds0)/n, "cmds/task")
-	b.ReportMetric(float64(serverCPU(b, e.admin)-cpu0)/float64(time.Microsecond)/n, "server-µs/task")
+	b.ReportMetric(float64(queueServerCommands(b, e.admin)-cmds0)/n, "cmds/task")
+	b.ReportMetric(float64(queueServerCPU(b, e.admin)-cpu0)/float64(time.Microsecond)/n, "server-µs/task")
 }
 
 const (
-	redisTasks   = 20000
-	redisClients = 10
+	queueRedisTasks   = 20000
+	queueRedisClients = 10
 )
 
 // BenchmarkQueueRedis20k runs 20,000 no-op tasks end to end on one Redis
@@ -176,21 +185,21 @@ const (
 // and a server with Concurrency 10.
 func BenchmarkQueueRedis20k(b *testing.B) {
 	b.Run("impl=distkit", func(b *testing.B) {
-		e := newRedisEnv(b)
-		e.measure(b, redisTasks, func(iter int) {
+		e := newQueueRedisEnv(b)
+		e.measure(b, queueRedisTasks, func(iter int) {
 			q := redisqueue.New(e.rdb, fmt.Sprint("bench", iter))
 			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
 			var done atomic.Int64
 			w := queue.NewWorker(q, func(context.Context, queue.Delivery) error {
-				if done.Add(1) == redisTasks {
+				if done.Add(1) == queueRedisTasks {
 					stop()
 				}
 				return nil
-			}, queue.WithConcurrency(redisClients), queue.WithGracePeriod(0))
+			}, queue.WithConcurrency(queueRedisClients), queue.WithGracePeriod(0))
 			finished := make(chan struct{})
 			go func() { _ = w.Run(ctx); close(finished) }()
-			produce(redisTasks, redisClients, func(i int) {
+			queueProduce(queueRedisTasks, queueRedisClients, func(i int) {
 				if err := q.Enqueue(ctx, queue.Message{Body: []byte(strconv.Itoa(i))}); err != nil {
 					b.Error(err)
 				}
@@ -200,14 +209,14 @@ func BenchmarkQueueRedis20k(b *testing.B) {
 	})
 	b.Run("impl=distkit-batch", func(b *testing.B) {
 		const batch = 100
-		e := newRedisEnv(b)
-		e.measure(b, redisTasks, func(iter int) {
+		e := newQueueRedisEnv(b)
+		e.measure(b, queueRedisTasks, func(iter int) {
 			q := redisqueue.New(e.rdb, fmt.Sprint("bench", iter))
 			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
 			var done atomic.Int64
 			var wg sync.WaitGroup
-			for range redisClients {
+			for range queueRedisClients {
 				wg.Go(func() {
 					rs := make([]queue.Receipt, 0, batch)
 					for {
@@ -222,13 +231,13 @@ func BenchmarkQueueRedis20k(b *testing.B) {
 						if err := q.Ack(context.Background(), rs...); err != nil {
 							b.Error(err)
 						}
-						if done.Add(int64(len(ds))) == redisTasks {
+						if done.Add(int64(len(ds))) == queueRedisTasks {
 							stop()
 						}
 					}
 				})
 			}
-			produce(redisTasks/batch, redisClients, func(i int) {
+			queueProduce(queueRedisTasks/batch, queueRedisClients, func(i int) {
 				msgs := make([]queue.Message, batch)
 				for j := range msgs {
 					msgs[j].Body = []byte(strconv.Itoa(i*batch + j))
@@ -241,11 +250,11 @@ func BenchmarkQueueRedis20k(b *testing.B) {
 		})
 	})
 	b.Run("impl=asynq", func(b *testing.B) {
-		e := newRedisEnv(b)
+		e := newQueueRedisEnv(b)
 		var done atomic.Int64
 		var target atomic.Int64
 		finished := make(chan struct{}, 1)
-		srv := asynq.NewServerFromRedisClient(e.rdb, asynq.Config{Concurrency: redisClients, LogLevel: asynq.FatalLevel})
+		srv := asynq.NewServerFromRedisClient(e.rdb, asynq.Config{Concurrency: queueRedisClients, LogLevel: asynq.FatalLevel})
 		if err := srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
 			if done.Add(1) == target.Load() {
 				finished <- struct{}{}
@@ -256,9 +265,9 @@ func BenchmarkQueueRedis20k(b *testing.B) {
 		}
 		defer srv.Shutdown()
 		client := asynq.NewClientFromRedisClient(e.rdb)
-		e.measure(b, redisTasks, func(iter int) {
-			target.Add(redisTasks)
-			produce(redisTasks, redisClients, func(i int) {
+		e.measure(b, queueRedisTasks, func(iter int) {
+			target.Add(queueRedisTasks)
+			queueProduce(queueRedisTasks, queueRedisClients, func(i int) {
 				if _, err := client.Enqueue(asynq.NewTask("noop", []byte(strconv.Itoa(i)))); err != nil {
 					b.Error(err)
 				}
@@ -268,8 +277,8 @@ func BenchmarkQueueRedis20k(b *testing.B) {
 	})
 }
 
-// produce calls enqueue(i) for i in [0, n) from producers goroutines.
-func produce(n, producers int, enqueue func(i int)) {
+// queueProduce calls enqueue(i) for i in [0, n) from producers goroutines.
+func queueProduce(n, producers int, enqueue func(i int)) {
 	var wg sync.WaitGroup
 	for p := range producers {
 		wg.Go(func() {
@@ -281,8 +290,8 @@ func produce(n, producers int, enqueue func(i int)) {
 	wg.Wait()
 }
 
-// latencies reports the 50th and 99th percentiles of samples.
-func latencies(b *testing.B, samples []time.Duration, unit string) {
+// queueLatencies reports the 50th and 99th percentiles of samples.
+func queueLatencies(b *testing.B, samples []time.Duration, unit string) {
 	slices.Sort(samples)
 	p := func(q float64) float64 {
 		return float64(samples[int(q*float64(len(samples)-1)+0.5)]) / float64(time.Millisecond)
@@ -305,10 +314,10 @@ func BenchmarkQueueRedisPickup(b *testing.B) {
 				all = append(all, <-got)
 			}
 		}
-		latencies(b, all, "ms")
+		queueLatencies(b, all, "ms")
 	}
 	b.Run("impl=distkit", func(b *testing.B) {
-		e := newRedisEnv(b)
+		e := newQueueRedisEnv(b)
 		q := redisqueue.New(e.rdb, "pickup")
 		got := make(chan time.Duration, 1)
 		ctx, stop := context.WithCancel(context.Background())
@@ -317,7 +326,7 @@ func BenchmarkQueueRedisPickup(b *testing.B) {
 			sent, _ := time.Parse(time.RFC3339Nano, string(d.Body))
 			got <- time.Since(sent)
 			return nil
-		}, queue.WithConcurrency(redisClients))
+		}, queue.WithConcurrency(queueRedisClients))
 		go w.Run(ctx)
 		run(b, func(sent time.Time) {
 			if err := q.Enqueue(ctx, queue.Message{Body: []byte(sent.Format(time.RFC3339Nano))}); err != nil {
@@ -326,9 +335,9 @@ func BenchmarkQueueRedisPickup(b *testing.B) {
 		}, got)
 	})
 	b.Run("impl=asynq", func(b *testing.B) {
-		e := newRedisEnv(b)
+		e := newQueueRedisEnv(b)
 		got := make(chan time.Duration, 1)
-		srv := asynq.NewServerFromRedisClient(e.rdb, asynq.Config{Concurrency: redisClients, LogLevel: asynq.FatalLevel})
+		srv := asynq.NewServerFromRedisClient(e.rdb, asynq.Config{Concurrency: queueRedisClients, LogLevel: asynq.FatalLevel})
 		if err := srv.Start(asynq.HandlerFunc(func(_ context.Context, t *asynq.Task) error {
 			sent, _ := time.Parse(time.RFC3339Nano, string(t.Payload()))
 			got <- time.Since(sent)
@@ -362,10 +371,10 @@ func BenchmarkQueueRedisDelayed(b *testing.B) {
 				all = append(all, <-got)
 			}
 		}
-		latencies(b, all, "ms-late")
+		queueLatencies(b, all, "ms-late")
 	}
 	b.Run("impl=distkit", func(b *testing.B) {
-		e := newRedisEnv(b)
+		e := newQueueRedisEnv(b)
 		q := redisqueue.New(e.rdb, "delayed")
 		got := make(chan time.Duration, n)
 		ctx, stop := context.WithCancel(context.Background())
@@ -374,7 +383,7 @@ func BenchmarkQueueRedisDelayed(b *testing.B) {
 			at, _ := time.Parse(time.RFC3339Nano, string(d.Body))
 			got <- time.Since(at)
 			return nil
-		}, queue.WithConcurrency(redisClients))
+		}, queue.WithConcurrency(queueRedisClients))
 		go w.Run(ctx)
 		run(b, func(i int, at time.Time) {
 			if err := q.Enqueue(ctx, queue.Message{Body: []byte(at.Format(time.RFC3339Nano)), RunAt: at}); err != nil {
@@ -383,9 +392,9 @@ func BenchmarkQueueRedisDelayed(b *testing.B) {
 		}, got)
 	})
 	b.Run("impl=asynq", func(b *testing.B) {
-		e := newRedisEnv(b)
+		e := newQueueRedisEnv(b)
 		got := make(chan time.Duration, n)
-		srv := asynq.NewServerFromRedisClient(e.rdb, asynq.Config{Concurrency: redisClients, LogLevel: asynq.FatalLevel})
+		srv := asynq.NewServerFromRedisClient(e.rdb, asynq.Config{Concurrency: queueRedisClients, LogLevel: asynq.FatalLevel})
 		if err := srv.Start(asynq.HandlerFunc(func(_ context.Context, t *asynq.Task) error {
 			at, _ := time.Parse(time.RFC3339Nano, string(t.Payload()))
 			got <- time.Since(at)

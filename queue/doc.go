@@ -23,10 +23,9 @@
 // DedupID drops a second message with the same ID within a window. Bodies
 // may be empty and are limited to DefaultMaxBodySize unless configured.
 //
-// Local is the in-memory implementation: bounded, with back pressure, for
-// the goroutines of one process and for tests. Package redisqueue shares
-// queues between processes through Redis. Worker runs a handler over any
-// Queue with bounded concurrency, heartbeats, retries and graceful shutdown.
-// Topic fans a message out to several queues. Package queuetest is the
-// conformance suite every implementation passes.
+// Local is the in-memory Queue, bounded, with back pressure; package
+// redisqueue shares queues between processes through Redis. Worker runs a
+// handler over any Queue with heartbeats, retries and graceful shutdown.
+// Topic fans messages out to queues. Package queuetest is the conformance
+// suite every implementation passes.
 package queue

@@ -108,9 +108,9 @@ func NewLocal(opts ...LocalOption) *Local {
 // error wrapping ErrTooLarge or ErrInvalid for an invalid message. The Local
 // keeps Body and Headers without copying: do not modify them afterwards.
 func (l *Local) Enqueue(ctx context.Context, msgs ...Message) error {
-	now := time.Now()
 	for i := range msgs {
-		if _, err := Validate(&msgs[i], l.maxBody, now); err != nil {
+		// Only the errors matter here; the delay is computed under the lock.
+		if _, err := Validate(&msgs[i], l.maxBody, time.Time{}); err != nil {
 			return err
 		}
 	}
@@ -125,7 +125,7 @@ func (l *Local) Enqueue(ctx context.Context, msgs ...Message) error {
 	}()
 	for {
 		l.mu.Lock()
-		now = time.Now()
+		now := time.Now()
 		l.expireDedup(now)
 		// A message dead on an expired deadline frees room.
 		l.promote(now)
