@@ -160,9 +160,9 @@ func crash(t *testing.T, restartRedis bool) {
 		}
 	}()
 
-	// Chaos: SIGKILL a random worker every 20-150ms and start a new one; once,
+	// Chaos: SIGKILL a random worker every 50-300ms and start a new one; once,
 	// freeze a worker past its visibility timeout so that its acks come too
-	// late; with restartRedis, kill Redis twice.
+	// late; with restartRedis, kill and restart Redis twice.
 	stopChaos := make(chan struct{})
 	chaosDone := make(chan struct{})
 	go func() {
@@ -171,7 +171,7 @@ func crash(t *testing.T, restartRedis bool) {
 			select {
 			case <-stopChaos:
 				return
-			case <-time.After(time.Duration(20+rand.IntN(130)) * time.Millisecond):
+			case <-time.After(time.Duration(50+rand.IntN(250)) * time.Millisecond):
 			}
 			mu.Lock()
 			i := rand.IntN(workers)
@@ -180,7 +180,7 @@ func crash(t *testing.T, restartRedis bool) {
 				p := procs[i]
 				p.Process.Signal(syscall.SIGSTOP)
 				time.AfterFunc(crashVisibility+500*time.Millisecond, func() { p.Process.Signal(syscall.SIGCONT) })
-			case restartRedis && (n == 10 || n == 25):
+			case restartRedis && (n == 4 || n == 12):
 				srv.Restart()
 			default:
 				procs[i].Process.Kill()
@@ -193,9 +193,18 @@ func crash(t *testing.T, restartRedis bool) {
 	}()
 
 	<-produced
-	// Keep killing for a while after the last enqueue, then let the workers
-	// drain the queue.
+	// Keep killing for a while after the last enqueue, and until there were
+	// at least ten kills, then let the workers drain the queue.
 	time.Sleep(500 * time.Millisecond)
+	for {
+		mu.Lock()
+		k := kills
+		mu.Unlock()
+		if k >= 10 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	close(stopChaos)
 	<-chaosDone
 	deadline := time.Now().Add(45 * time.Second)

@@ -145,6 +145,7 @@ func TestErrorsWrapTransportFailures(t *testing.T) {
 	srv := redistest.StartServer(t)
 	opts := srv.Options()
 	opts.MaxRetries = -1
+	opts.DialerRetries = 1
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	q := redisqueue.New(rdb, "down")
