@@ -188,15 +188,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAll()
 
-	// With an AckReceiver, a handler that succeeds hands its receipt to a
-	// receive loop waiting for a slot, which acks it in the same round trip
-	// as it receives the next message; if no loop is waiting, the handler
-	// acks by itself.
+	// With an AckReceiver, a handler that succeeds leaves its receipt in
+	// pending for a receive loop, which acks every pending receipt in the
+	// round trip that receives the next messages. Only while every loop is
+	// blocked waiting for new messages does a handler ack by itself.
 	ar, _ := w.q.(AckReceiver)
-	var acks chan Receipt
-	if ar != nil {
-		acks = make(chan Receipt)
-	}
+	loops := (w.concurrency + w.batch - 1) / w.batch
+	var (
+		pending  []Receipt // guarded by mu
+		blocking int       // loops inside a blocking Receive; guarded by mu
+		stopped  bool      // no loop will take pending receipts; guarded by mu
+	)
 	dispatch := func(ds []Delivery) {
 		for _, d := range ds {
 			hctx, cancel := context.WithCancel(base)
@@ -210,36 +212,46 @@ func (w *Worker) Run(ctx context.Context) error {
 				err := w.handle(hctx, d)
 				mu.Lock()
 				delete(jobs, j)
-				abandoned := j.abandoned
-				mu.Unlock()
-				if abandoned {
+				if j.abandoned {
+					mu.Unlock()
 					return
 				}
-				if err == nil && acks != nil {
-					select {
-					case acks <- d.Receipt:
-						return
-					default:
-					}
+				if err == nil && ar != nil && !stopped && blocking < loops {
+					pending = append(pending, d.Receipt)
+					mu.Unlock()
+					return
 				}
+				mu.Unlock()
 				w.settle(base, d, err)
 			})
+		}
+	}
+	// takeAcks returns the pending receipts; if there are none and block is
+	// set, it counts the caller as blocking.
+	takeAcks := func(block bool) []Receipt {
+		mu.Lock()
+		defer mu.Unlock()
+		acks := pending
+		pending = nil
+		if len(acks) == 0 && block {
+			blocking++
+		}
+		return acks
+	}
+	ackNow := func(acks []Receipt) {
+		for _, r := range acks {
+			w.settle(base, Delivery{Receipt: r}, nil)
 		}
 	}
 	// Enough receive loops to fill every slot with batches: with a batch of
 	// 1, each slot has its own, so receives overlap.
 	var receivers sync.WaitGroup
-	for range (w.concurrency + w.batch - 1) / w.batch {
+	for range loops {
 		receivers.Go(func() {
 			pause := time.Duration(0)
-			var pending []Receipt
 			for ctx.Err() == nil {
-				pending = pending[:0]
 				select {
 				case <-slots:
-				case r := <-acks:
-					pending = append(pending, r)
-					<-slots // the handler's, released right after the hand-off
 				case <-ctx.Done():
 					continue
 				}
@@ -255,21 +267,33 @@ func (w *Worker) Run(ctx context.Context) error {
 				}
 				var ds []Delivery
 				var err error
-				if len(pending) > 0 {
-					if ctx.Err() == nil {
+				if ar != nil {
+					// Without waiting: ack what finished, take what is ready.
+					for len(ds) == 0 && err == nil && ctx.Err() == nil {
+						acks := takeAcks(false)
 						var void int
-						ds, void, err = ar.AckReceive(base, pending, n, w.visibility)
-						if err == nil {
-							w.processed.Add(uint64(len(pending) - void))
-							w.lost.Add(uint64(void))
-							pending = pending[:0]
+						ds, void, err = ar.AckReceive(base, acks, n, w.visibility)
+						if err != nil {
+							ackNow(acks)
+							break
+						}
+						w.processed.Add(uint64(len(acks) - void))
+						w.lost.Add(uint64(void))
+						if len(ds) == 0 {
+							if acks := takeAcks(true); len(acks) > 0 {
+								ackNow(acks) // rare: a handler finished meanwhile
+								mu.Lock()
+								blocking++
+								mu.Unlock()
+							}
+							ds, err = w.q.Receive(ctx, n, w.visibility)
+							mu.Lock()
+							blocking--
+							mu.Unlock()
+							break
 						}
 					}
-					for _, r := range pending { // not acked above
-						w.settle(base, Delivery{Receipt: r}, nil)
-					}
-				}
-				if len(ds) == 0 && err == nil {
+				} else {
 					ds, err = w.q.Receive(ctx, n, w.visibility)
 				}
 				for range n - len(ds) {
@@ -289,6 +313,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		})
 	}
 	receivers.Wait()
+	mu.Lock()
+	stopped = true
+	mu.Unlock()
+	ackNow(takeAcks(false))
 
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

@@ -306,3 +306,74 @@ func TestNewWorkerPanicsOnBadConfig(t *testing.T) {
 		}()
 	}
 }
+
+// ackReceiving adds AckReceive to a Local, for the Worker's batched acks.
+type ackReceiving struct {
+	*queue.Local
+	calls, acks atomic.Int32
+}
+
+func (q *ackReceiving) AckReceive(ctx context.Context, rs []queue.Receipt, n int, vis time.Duration) ([]queue.Delivery, int, error) {
+	q.calls.Add(1)
+	q.acks.Add(int32(len(rs)))
+	void := 0
+	for _, r := range rs {
+		if q.Ack(ctx, r) != nil {
+			void++
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+	defer cancel()
+	ds, err := q.Receive(ctx, n, vis)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = nil
+	}
+	return ds, void, err
+}
+
+func TestWorkerBatchesAcksWithAckReceiver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := &ackReceiving{Local: queue.NewLocal()}
+		enqueueN(t, q, 100)
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			time.Sleep(100 * time.Millisecond)
+			return nil
+		}, queue.WithConcurrency(8), queue.WithReceiveBatch(8))
+		cancel, done := runWorker(t, w)
+		for w.Stats().Processed < 100 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		if s := w.Stats(); s != (queue.WorkerStats{Processed: 100}) {
+			t.Errorf("Stats = %+v; want 100 processed", s)
+		}
+		if c := q.Len(); c != (queue.Counts{}) {
+			t.Errorf("Len = %+v; want empty", c)
+		}
+		if calls, acks := q.calls.Load(), q.acks.Load(); acks < 90 || calls >= acks*3/4 {
+			t.Errorf("%d acks in %d AckReceive calls; want most of the 100 acks, several per call", acks, calls)
+		}
+	})
+}
+
+func TestWorkerShutdownFlushesPendingAcks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := &ackReceiving{Local: queue.NewLocal()}
+		enqueueN(t, q, 3)
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			time.Sleep(2 * time.Second)
+			return nil
+		}, queue.WithConcurrency(3), queue.WithGracePeriod(5*time.Second))
+		cancel, done := runWorker(t, w)
+		time.Sleep(time.Second)
+		cancel()
+		<-done
+		if s := w.Stats(); s != (queue.WorkerStats{Processed: 3}) {
+			t.Errorf("Stats = %+v; want 3 processed", s)
+		}
+		if c := q.Len(); c != (queue.Counts{}) {
+			t.Errorf("Len after shutdown = %+v; want every finished message acked", c)
+		}
+	})
+}
