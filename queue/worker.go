@@ -44,6 +44,8 @@ type PanicError struct {
 	Stack []byte // the goroutine's stack at the panic
 }
 
+// Error describes the panic value.
+// Error describes the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("queue: handler panicked: %v", e.Value) }
 
 // WorkerStats counts what a Worker did since it was created.
@@ -68,7 +70,9 @@ type WorkerStats struct {
 // visibility; when the handler fails, it nacks the message with the delay of
 // its RetryPolicy, and the queue dead-letters it after MaxAttempts. A
 // panicking handler is recovered and counted as a failure (a *PanicError is
-// passed to the error handler). Its methods are safe for concurrent use.
+// passed to the error handler). Over a queue that is also an AckReceiver
+// (redisqueue.Queue), the acks of finished messages ride on the round trips
+// that receive the next ones. Its methods are safe for concurrent use.
 type Worker struct {
 	q           Queue
 	h           Handler
@@ -170,7 +174,8 @@ type job struct {
 // Run receives and handles messages until ctx ends, then shuts down: it
 // stops receiving, waits up to the grace period for running handlers, nacks
 // the messages of those still running so they are redelivered at once,
-// cancels their contexts, and returns once every handler has returned. It
+// cancels their contexts, and returns once every handler has returned (such
+// a nack counts as an attempt: on its last one the message is dead). It
 // returns nil after a shutdown caused by ctx. Receive errors other than
 // ctx's are retried after a pause of up to a second. Call Run once at a
 // time.
