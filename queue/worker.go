@@ -351,33 +351,45 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// handle runs the handler with a heartbeat and returns its error.
+// handle runs the handler with a heartbeat and returns its error. The
+// heartbeat is a timer, not a goroutine, until it fires.
 func (w *Worker) handle(ctx context.Context, d Delivery) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := make(chan struct{})
-	beat := make(chan struct{})
-	go func() {
-		defer close(beat)
-		t := time.NewTicker(w.heartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				if err := w.q.Extend(ctx, d.Receipt, w.visibility); errors.Is(err, ErrNotHeld) {
-					cancel() // someone else may have the message now
-					return
-				}
-			case <-stop:
-				return
-			case <-ctx.Done():
-				return
-			}
+	var (
+		mu      sync.Mutex
+		done    bool
+		beating sync.WaitGroup
+		t       *time.Timer
+	)
+	mu.Lock()
+	t = time.AfterFunc(w.heartbeat, func() {
+		mu.Lock()
+		if done {
+			mu.Unlock()
+			return
 		}
-	}()
+		beating.Add(1)
+		mu.Unlock()
+		defer beating.Done()
+		if err := w.q.Extend(ctx, d.Receipt, w.visibility); errors.Is(err, ErrNotHeld) {
+			cancel() // someone else may have the message now
+			return
+		}
+		mu.Lock()
+		if !done {
+			t.Reset(w.heartbeat)
+		}
+		mu.Unlock()
+	})
+	mu.Unlock()
 	err := w.call(ctx, d)
-	close(stop)
-	<-beat
+	mu.Lock()
+	done = true
+	t.Stop()
+	mu.Unlock()
+	cancel() // ends an Extend in flight
+	beating.Wait()
 	return err
 }
 
