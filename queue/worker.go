@@ -78,6 +78,7 @@ type Worker struct {
 	h           Handler
 	concurrency int
 	batch       int
+	batchSet    bool
 	visibility  time.Duration
 	heartbeat   time.Duration
 	grace       time.Duration
@@ -95,9 +96,11 @@ func WithConcurrency(n int) WorkerOption { return func(w *Worker) { w.concurrenc
 
 // WithReceiveBatch sets how many messages one Receive may return, up to the
 // number of idle handler slots. The Worker runs concurrency/n receive loops
-// (rounded up), so with the default each handler slot receives for itself.
-// Default: 1.
-func WithReceiveBatch(n int) WorkerOption { return func(w *Worker) { w.batch = n } }
+// (rounded up); with n = 1 each handler slot receives for itself. Default:
+// the concurrency, so one loop receives for every idle slot at once.
+func WithReceiveBatch(n int) WorkerOption {
+	return func(w *Worker) { w.batch, w.batchSet = n, true }
+}
 
 // WithVisibility sets the visibility timeout of received messages: a message
 // whose Worker dies is redelivered this long after its last heartbeat.
@@ -129,9 +132,12 @@ func WithErrorHandler(f func(Delivery, error)) WorkerOption {
 // the visibility or heartbeat is not positive, the heartbeat is not shorter
 // than the visibility, or the grace period is negative.
 func NewWorker(q Queue, h Handler, opts ...WorkerOption) *Worker {
-	w := &Worker{q: q, h: h, concurrency: 10, batch: 1, visibility: 30 * time.Second, grace: 10 * time.Second, retry: defaultRetry}
+	w := &Worker{q: q, h: h, concurrency: 10, visibility: 30 * time.Second, grace: 10 * time.Second, retry: defaultRetry}
 	for _, o := range opts {
 		o(w)
+	}
+	if !w.batchSet {
+		w.batch = w.concurrency
 	}
 	if w.heartbeat == 0 {
 		w.heartbeat = w.visibility / 3

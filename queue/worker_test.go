@@ -292,6 +292,7 @@ func TestNewWorkerPanicsOnBadConfig(t *testing.T) {
 		"nil queue":     func() { queue.NewWorker(nil, h) },
 		"nil handler":   func() { queue.NewWorker(q, nil) },
 		"concurrency 0": func() { queue.NewWorker(q, h, queue.WithConcurrency(0)) },
+		"batch 0":       func() { queue.NewWorker(q, h, queue.WithReceiveBatch(0)) },
 		"heartbeat":     func() { queue.NewWorker(q, h, queue.WithVisibility(time.Second), queue.WithHeartbeat(time.Second)) },
 		"grace":         func() { queue.NewWorker(q, h, queue.WithGracePeriod(-1)) },
 		"retry":         func() { queue.NewWorker(q, h, queue.WithRetryPolicy(nil)) },
