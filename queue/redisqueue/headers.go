@@ -3,11 +3,13 @@ package redisqueue
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
+	"strings"
 )
 
-// errHeaders is returned by decodeHeaders for bytes encodeHeaders did not
-// write.
-var errHeaders = errors.New("redisqueue: malformed headers")
+// errHeaders is returned by decodeHeaders and unpackMessage for bytes
+// encodeHeaders and packMessage did not write.
+var errHeaders = errors.New("redisqueue: malformed message")
 
 // encodeHeaders writes h as a count followed by length-prefixed keys and
 // values, all uvarints. Nil and empty headers encode as "".
@@ -77,4 +79,34 @@ func lenString(s string) (string, string, error) {
 		return "", "", errHeaders
 	}
 	return s[:n], s[n:], nil
+}
+
+// packMessage returns what Enqueue stores of a message: its encoded headers,
+// length first, then its body. The script prefixes the enqueue time.
+func packMessage(h map[string]string, body []byte) []byte {
+	hs := encodeHeaders(h)
+	b := make([]byte, 0, binary.MaxVarintLen64+len(hs)+len(body))
+	b = binary.AppendUvarint(b, uint64(len(hs)))
+	b = append(b, hs...)
+	return append(b, body...)
+}
+
+// unpackMessage parses "ENQUEUED_MS:" followed by what packMessage wrote.
+func unpackMessage(s string) (enqueued int64, h map[string]string, body []byte, err error) {
+	stamp, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, nil, nil, errHeaders
+	}
+	enqueued, err = strconv.ParseInt(stamp, 10, 64)
+	if err != nil {
+		return 0, nil, nil, errHeaders
+	}
+	hs, rest, err := lenString(rest)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if h, err = decodeHeaders(hs); err != nil {
+		return 0, nil, nil, err
+	}
+	return enqueued, h, []byte(rest), nil
 }

@@ -141,18 +141,18 @@ func (q *Queue) Enqueue(ctx context.Context, msgs ...queue.Message) error {
 // enqueueArgs validates msgs and returns the arguments of enqueueScript.
 func (q *Queue) enqueueArgs(msgs []queue.Message) ([]any, error) {
 	now := time.Now()
-	args := make([]any, 2, 2+4*len(msgs))
+	args := make([]any, 2, 2+3*len(msgs))
 	args[0], args[1] = ms(q.window), "0"
 	for i := range msgs {
-		if msgs[i].DedupID != "" {
+		m := &msgs[i]
+		if m.DedupID != "" {
 			args[1] = "1"
 		}
-		m := &msgs[i]
 		delay, err := queue.Validate(m, q.maxBody, now)
 		if err != nil {
 			return nil, err
 		}
-		args = append(args, m.Body, encodeHeaders(m.Headers), ms(delay), m.DedupID)
+		args = append(args, packMessage(m.Headers, m.Body), ms(delay), m.DedupID)
 	}
 	return args, nil
 }
@@ -263,22 +263,20 @@ func (q *Queue) deliveries(vals []any) ([]queue.Delivery, error) {
 	if len(vals) == 0 {
 		return nil, nil
 	}
-	out := make([]queue.Delivery, len(vals)/6)
+	out := make([]queue.Delivery, len(vals)/4)
 	for i := range out {
-		v := vals[6*i:]
+		v := vals[4*i:]
 		id, _ := v[0].(string)
 		tok, _ := v[1].(int64)
 		att, _ := v[2].(int64)
-		enq, _ := v[3].(int64)
-		body, _ := v[4].(string)
-		hs, _ := v[5].(string)
-		h, err := decodeHeaders(hs)
+		m, _ := v[3].(string)
+		enq, h, body, err := unpackMessage(m)
 		if err != nil {
 			return nil, q.wrap("receive", err)
 		}
 		out[i] = queue.Delivery{
 			Receipt:     queue.Receipt{ID: id, Token: uint64(tok)},
-			Body:        []byte(body),
+			Body:        body,
 			Headers:     h,
 			Attempt:     int(att),
 			MaxAttempts: q.maxAttempts,
@@ -353,21 +351,19 @@ func (q *Queue) Dead(ctx context.Context, max int) ([]queue.Delivery, error) {
 	if err != nil {
 		return nil, q.wrap("dead", err)
 	}
-	out := make([]queue.Delivery, len(vals)/5)
+	out := make([]queue.Delivery, len(vals)/3)
 	for i := range out {
-		v := vals[5*i:]
+		v := vals[3*i:]
 		id, _ := v[0].(string)
 		att, _ := v[1].(int64)
-		enq, _ := v[2].(int64)
-		body, _ := v[3].(string)
-		hs, _ := v[4].(string)
-		h, err := decodeHeaders(hs)
+		m, _ := v[2].(string)
+		enq, h, body, err := unpackMessage(m)
 		if err != nil {
 			return nil, q.wrap("dead", err)
 		}
 		out[i] = queue.Delivery{
 			Receipt:     queue.Receipt{ID: id},
-			Body:        []byte(body),
+			Body:        body,
 			Headers:     h,
 			Attempt:     int(att),
 			MaxAttempts: q.maxAttempts,

@@ -8,7 +8,7 @@ const (
 	kReady    = iota // list of ready IDs, oldest first
 	kDelayed         // sorted set: ID -> ready at (ms)
 	kInFlight        // sorted set: "ID:token" -> visibility deadline (ms)
-	kMsgs            // hash: b:ID body, h:ID headers, e:ID enqueued (ms), n:ID deliveries, r:ID deliveries before the last redrive
+	kMsgs            // hash: m:ID "enqueued(ms):" + packed headers and body, n:ID deliveries, r:ID deliveries before the last redrive
 	kDead            // sorted set: ID -> died at (ms)
 	kDedup           // sorted set: dedup ID -> window end (ms)
 	kSeq             // counter of message IDs
@@ -60,7 +60,7 @@ local function ack(first)
       local id = ARGV[first + 2 * (k - 1)]
       gone[#gone + 1] = members[k]
       local f = #fields
-      fields[f + 1], fields[f + 2], fields[f + 3], fields[f + 4], fields[f + 5] = 'b:' .. id, 'h:' .. id, 'e:' .. id, 'n:' .. id, 'r:' .. id
+      fields[f + 1], fields[f + 2], fields[f + 3] = 'm:' .. id, 'n:' .. id, 'r:' .. id
     end
   end
   if #gone > 0 then
@@ -72,16 +72,16 @@ end
 `
 
 // enqueueScript adds messages. ARGV: dedup window (ms), whether any
-// message has a dedup ID ("1"/"0"), then per message body, encoded headers,
-// delay (ms), dedup ID. It returns how many it added.
+// message has a dedup ID ("1"/"0"), then per message its packed headers and
+// body, delay (ms), dedup ID. It returns how many it added.
 var enqueueScript = redis.NewScript(prelude + `
 local window = tonumber(ARGV[1])
 if ARGV[2] == '1' then
   redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
 end
 local keep = {}
-for i = 3, #ARGV, 4 do
-  local dd = ARGV[i + 3]
+for i = 3, #ARGV, 3 do
+  local dd = ARGV[i + 2]
   if dd == '' then
     keep[#keep + 1] = i
   elseif not redis.call('ZSCORE', KEYS[6], dd) then
@@ -92,17 +92,12 @@ end
 if #keep == 0 then return 0 end
 local id = redis.call('INCRBY', KEYS[7], #keep) - #keep
 local fields, ready, delayed = {}, {}, {}
+local stamp = now .. ':'
 for _, i in ipairs(keep) do
   id = id + 1
-  fields[#fields + 1] = 'b:' .. id
-  fields[#fields + 1] = ARGV[i]
-  fields[#fields + 1] = 'e:' .. id
-  fields[#fields + 1] = now
-  if ARGV[i + 1] ~= '' then
-    fields[#fields + 1] = 'h:' .. id
-    fields[#fields + 1] = ARGV[i + 1]
-  end
-  local delay = tonumber(ARGV[i + 2])
+  fields[#fields + 1] = 'm:' .. id
+  fields[#fields + 1] = stamp .. ARGV[i]
+  local delay = tonumber(ARGV[i + 1])
   if delay > 0 then
     delayed[#delayed + 1] = now + delay
     delayed[#delayed + 1] = id
@@ -126,7 +121,7 @@ return #keep
 // for ARGV[2] ms; ARGV[3] is MaxAttempts. It returns the number of void
 // acks, the number of ms until the next deadline when no message is ready
 // (-1 for none, or when messages are returned), then per message ID, token,
-// attempt, enqueued (ms), body and headers.
+// attempt and its m: field.
 var receiveScript = redis.NewScript(prelude + ackFunc + `
 local void = ack(4)
 local maxAttempts = tonumber(ARGV[3])
@@ -174,15 +169,13 @@ local f = {}
 for _, id in ipairs(ids) do
   f[#f + 1] = 'n:' .. id
   f[#f + 1] = 'r:' .. id
-  f[#f + 1] = 'b:' .. id
-  f[#f + 1] = 'h:' .. id
-  f[#f + 1] = 'e:' .. id
+  f[#f + 1] = 'm:' .. id
 end
 local v = many('HMGET', KEYS[4], f)
 local deadline = now + tonumber(ARGV[2])
 local out, set, fly = {void, -1}, {}, {}
 for k, id in ipairs(ids) do
-  local o = 5 * (k - 1)
+  local o = 3 * (k - 1)
   local n = num(v[o + 1]) + 1
   set[#set + 1] = 'n:' .. id
   set[#set + 1] = n
@@ -191,9 +184,7 @@ for k, id in ipairs(ids) do
   out[#out + 1] = id
   out[#out + 1] = n
   out[#out + 1] = n - num(v[o + 2])
-  out[#out + 1] = num(v[o + 5])
   out[#out + 1] = v[o + 3]
-  out[#out + 1] = v[o + 4] or ''
 end
 many('HSET', KEYS[4], set)
 many('ZADD', KEYS[3], fly)
@@ -250,17 +241,15 @@ return 1
 `)
 
 // deadScript returns up to ARGV[1] dead messages, oldest first: per message
-// ID, attempt, enqueued (ms), body and headers.
+// ID, attempt and its m: field.
 var deadScript = redis.NewScript(prelude + `
 local ids = redis.call('ZRANGE', KEYS[5], 0, tonumber(ARGV[1]) - 1)
 local out = {}
 for _, id in ipairs(ids) do
-  local v = redis.call('HMGET', KEYS[4], 'n:' .. id, 'r:' .. id, 'e:' .. id, 'b:' .. id, 'h:' .. id)
+  local v = redis.call('HMGET', KEYS[4], 'n:' .. id, 'r:' .. id, 'm:' .. id)
   out[#out + 1] = id
   out[#out + 1] = num(v[1]) - num(v[2])
-  out[#out + 1] = num(v[3])
-  out[#out + 1] = v[4]
-  out[#out + 1] = v[5] or ''
+  out[#out + 1] = v[3]
 end
 return out
 `)
