@@ -1,0 +1,380 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/distkit/distkit/queue"
+)
+
+func enqueueN(t *testing.T, q queue.Queue, n int) {
+	t.Helper()
+	for i := range n {
+		if err := q.Enqueue(t.Context(), queue.Message{Body: []byte(strconv.Itoa(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// runWorker runs w until stop is closed and returns a channel closed when
+// Run has returned.
+func runWorker(t *testing.T, w *queue.Worker) (cancel func(), done <-chan struct{}) {
+	ctx, cancel := context.WithCancel(t.Context())
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		if err := w.Run(ctx); err != nil {
+			t.Errorf("Run = %v; want nil", err)
+		}
+	}()
+	return cancel, ch
+}
+
+func TestWorkerProcessesAllWithBoundedConcurrency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := queue.NewLocal()
+		enqueueN(t, q, 100)
+		var running, peak atomic.Int32
+		var mu sync.Mutex
+		seen := map[string]int{}
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(100 * time.Millisecond) // work
+			running.Add(-1)
+			mu.Lock()
+			seen[string(d.Body)]++
+			mu.Unlock()
+			return nil
+		}, queue.WithConcurrency(4), queue.WithReceiveBatch(3))
+		cancel, done := runWorker(t, w)
+		start := time.Now()
+		synctest.Wait()
+		for w.Stats().Processed < 100 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if el := time.Since(start); el < 2500*time.Millisecond || el > 2510*time.Millisecond {
+			t.Errorf("100 jobs of 100ms with concurrency 4 took %v; want 2.5s", el)
+		}
+		cancel()
+		<-done
+		if got := peak.Load(); got != 4 {
+			t.Errorf("peak concurrency = %d; want 4", got)
+		}
+		if len(seen) != 100 {
+			t.Errorf("handled %d distinct messages; want 100", len(seen))
+		}
+		if c := q.Len(); c != (queue.Counts{}) {
+			t.Errorf("Len after processing = %+v; want empty", c)
+		}
+		if s := w.Stats(); s != (queue.WorkerStats{Processed: 100}) {
+			t.Errorf("Stats = %+v; want 100 processed", s)
+		}
+	})
+}
+
+func TestWorkerRetriesThenDeadLetters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := queue.NewLocal(queue.WithMaxAttempts(3))
+		enqueueN(t, q, 1)
+		var attempts []time.Duration
+		start := time.Now()
+		boom := errors.New("boom")
+		var reported atomic.Int32
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			attempts = append(attempts, time.Since(start))
+			return boom
+		}, queue.WithRetryPolicy(queue.RetryFunc(func(a int) time.Duration { return time.Duration(a) * time.Second })),
+			queue.WithErrorHandler(func(d queue.Delivery, err error) {
+				if errors.Is(err, boom) {
+					reported.Add(1)
+				}
+			}))
+		cancel, done := runWorker(t, w)
+		time.Sleep(time.Minute)
+		cancel()
+		<-done
+		want := []time.Duration{0, time.Second, 3 * time.Second}
+		if len(attempts) != 3 || attempts[0] != want[0] || attempts[1] != want[1] || attempts[2] != want[2] {
+			t.Errorf("attempts at %v; want %v (delays 1s, 2s)", attempts, want)
+		}
+		if s := w.Stats(); s != (queue.WorkerStats{Failed: 3, Retried: 2, Dead: 1}) {
+			t.Errorf("Stats = %+v; want 3 failed, 2 retried, 1 dead", s)
+		}
+		if reported.Load() != 3 {
+			t.Errorf("error handler saw %d failures; want 3", reported.Load())
+		}
+		if dead, _ := q.Dead(t.Context(), 10); len(dead) != 1 || dead[0].Attempt != 3 {
+			t.Errorf("Dead = %+v; want the message after 3 attempts", dead)
+		}
+	})
+}
+
+func TestWorkerRecoversPanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := queue.NewLocal()
+		enqueueN(t, q, 1)
+		var pe *queue.PanicError
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			if d.Attempt == 1 {
+				panic("first try")
+			}
+			return nil
+		}, queue.WithRetryPolicy(queue.RetryFunc(func(int) time.Duration { return 0 })),
+			queue.WithErrorHandler(func(d queue.Delivery, err error) { errors.As(err, &pe) }))
+		cancel, done := runWorker(t, w)
+		time.Sleep(time.Second)
+		cancel()
+		<-done
+		if pe == nil || pe.Value != "first try" || len(pe.Stack) == 0 || pe.Error() != "queue: handler panicked: first try" {
+			t.Errorf("error handler got %v; want a *PanicError with value and stack", pe)
+		}
+		if s := w.Stats(); s != (queue.WorkerStats{Processed: 1, Failed: 1, Retried: 1}) {
+			t.Errorf("Stats = %+v; want 1 processed, 1 failed, 1 retried", s)
+		}
+	})
+}
+
+func TestWorkerHeartbeatKeepsMessage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := queue.NewLocal()
+		enqueueN(t, q, 1)
+		var calls atomic.Int32
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			calls.Add(1)
+			time.Sleep(10 * time.Second) // far past the visibility timeout
+			return nil
+		}, queue.WithVisibility(time.Second), queue.WithHeartbeat(300*time.Millisecond), queue.WithConcurrency(2))
+		cancel, done := runWorker(t, w)
+		time.Sleep(11 * time.Second)
+		cancel()
+		<-done
+		if calls.Load() != 1 {
+			t.Errorf("handler ran %d times; want once (heartbeats keep the message)", calls.Load())
+		}
+		if s := w.Stats(); s != (queue.WorkerStats{Processed: 1}) {
+			t.Errorf("Stats = %+v; want 1 processed", s)
+		}
+	})
+}
+
+func TestWorkerLostMessageCancelsHandler(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := queue.NewLocal()
+		enqueueN(t, q, 1)
+		var ctxErr error
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			// Another party voids the receipt: a redelivery elsewhere.
+			if err := q.Nack(ctx, d.Receipt, time.Hour); err != nil {
+				t.Errorf("Nack = %v", err)
+			}
+			<-ctx.Done()
+			ctxErr = ctx.Err()
+			return ctx.Err()
+		}, queue.WithVisibility(time.Second), queue.WithHeartbeat(100*time.Millisecond))
+		cancel, done := runWorker(t, w)
+		time.Sleep(time.Second)
+		cancel()
+		<-done
+		if ctxErr == nil {
+			t.Error("handler's ctx did not end when the heartbeat lost the message")
+		}
+		if s := w.Stats(); s.Lost != 1 || s.Failed != 1 {
+			t.Errorf("Stats = %+v; want 1 failed, 1 lost", s)
+		}
+	})
+}
+
+func TestWorkerGracefulShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := queue.NewLocal()
+		enqueueN(t, q, 2)
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			if string(d.Body) == "0" {
+				time.Sleep(2 * time.Second) // finishes within the grace period
+				return nil
+			}
+			<-ctx.Done() // stuck until cancelled
+			return ctx.Err()
+		}, queue.WithGracePeriod(5*time.Second), queue.WithConcurrency(2))
+		cancel, done := runWorker(t, w)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		stopped := time.Now()
+		cancel()
+		enqueueN(t, q, 1) // not received: the worker stopped receiving
+		<-done
+		if el := time.Since(stopped); el != 5*time.Second {
+			t.Errorf("Run returned %v after its ctx ended; want the 5s grace period", el)
+		}
+		if s := w.Stats(); s != (queue.WorkerStats{Processed: 1}) {
+			t.Errorf("Stats = %+v; want 1 processed", s)
+		}
+		if c := q.Len(); c != (queue.Counts{Ready: 2}) {
+			t.Errorf("Len = %+v; want the stuck message nacked back and the new one ready", c)
+		}
+		ds, err := q.Receive(t.Context(), 2, time.Minute)
+		if err != nil || len(ds) != 2 || string(ds[1].Body) != "1" || ds[1].Attempt != 2 {
+			t.Errorf("Receive after shutdown = %+v, %v; want the stuck message redelivered at once", ds, err)
+		}
+	})
+}
+
+func TestWorkerShutdownWaitsForHandlers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := queue.NewLocal()
+		enqueueN(t, q, 1)
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			time.Sleep(time.Second)
+			return nil
+		})
+		cancel, done := runWorker(t, w)
+		synctest.Wait()
+		cancel()
+		<-done
+		if s := w.Stats(); s.Processed != 1 {
+			t.Errorf("Stats = %+v; want the running handler finished and acked", s)
+		}
+	})
+}
+
+// flaky fails every Receive until ok is set.
+type flaky struct {
+	queue.Queue
+	ok    atomic.Bool
+	calls atomic.Int32
+}
+
+func (f *flaky) Receive(ctx context.Context, n int, vis time.Duration) ([]queue.Delivery, error) {
+	f.calls.Add(1)
+	if !f.ok.Load() {
+		return nil, errors.New("backend down")
+	}
+	return f.Queue.Receive(ctx, n, vis)
+}
+
+func TestWorkerPausesOnReceiveErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := &flaky{Queue: queue.NewLocal()}
+		enqueueN(t, q, 1)
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error { return nil }, queue.WithConcurrency(1))
+		cancel, done := runWorker(t, w)
+		time.Sleep(5 * time.Second)
+		// 10ms, 20ms, ... up to 1s between tries: about 11 in 5s, not a spin.
+		if n := q.calls.Load(); n < 5 || n > 20 {
+			t.Errorf("%d Receive calls in 5s against a failing backend; want a pause between them", n)
+		}
+		q.ok.Store(true)
+		time.Sleep(2 * time.Second)
+		cancel()
+		<-done
+		if s := w.Stats(); s.Processed != 1 {
+			t.Errorf("Stats = %+v; want the message processed once the backend is back", s)
+		}
+	})
+}
+
+func TestNewWorkerPanicsOnBadConfig(t *testing.T) {
+	q := queue.NewLocal()
+	h := func(context.Context, queue.Delivery) error { return nil }
+	for name, f := range map[string]func(){
+		"nil queue":     func() { queue.NewWorker(nil, h) },
+		"nil handler":   func() { queue.NewWorker(q, nil) },
+		"concurrency 0": func() { queue.NewWorker(q, h, queue.WithConcurrency(0)) },
+		"batch 0":       func() { queue.NewWorker(q, h, queue.WithReceiveBatch(0)) },
+		"heartbeat":     func() { queue.NewWorker(q, h, queue.WithVisibility(time.Second), queue.WithHeartbeat(time.Second)) },
+		"grace":         func() { queue.NewWorker(q, h, queue.WithGracePeriod(-1)) },
+		"retry":         func() { queue.NewWorker(q, h, queue.WithRetryPolicy(nil)) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewWorker(%s) did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+// ackReceiving adds AckReceive to a Local, for the Worker's batched acks.
+type ackReceiving struct {
+	*queue.Local
+	calls, acks atomic.Int32
+}
+
+func (q *ackReceiving) AckReceive(ctx context.Context, rs []queue.Receipt, n int, vis time.Duration) ([]queue.Delivery, int, error) {
+	q.calls.Add(1)
+	q.acks.Add(int32(len(rs)))
+	void := 0
+	for _, r := range rs {
+		if q.Ack(ctx, r) != nil {
+			void++
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+	defer cancel()
+	ds, err := q.Receive(ctx, n, vis)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = nil
+	}
+	return ds, void, err
+}
+
+func TestWorkerBatchesAcksWithAckReceiver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := &ackReceiving{Local: queue.NewLocal()}
+		enqueueN(t, q, 100)
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			time.Sleep(100 * time.Millisecond)
+			return nil
+		}, queue.WithConcurrency(8), queue.WithReceiveBatch(8))
+		cancel, done := runWorker(t, w)
+		for w.Stats().Processed < 100 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		if s := w.Stats(); s != (queue.WorkerStats{Processed: 100}) {
+			t.Errorf("Stats = %+v; want 100 processed", s)
+		}
+		if c := q.Len(); c != (queue.Counts{}) {
+			t.Errorf("Len = %+v; want empty", c)
+		}
+		if calls, acks := q.calls.Load(), q.acks.Load(); acks < 90 || calls >= acks*3/4 {
+			t.Errorf("%d acks in %d AckReceive calls; want most of the 100 acks, several per call", acks, calls)
+		}
+	})
+}
+
+func TestWorkerShutdownFlushesPendingAcks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := &ackReceiving{Local: queue.NewLocal()}
+		enqueueN(t, q, 3)
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			time.Sleep(2 * time.Second)
+			return nil
+		}, queue.WithConcurrency(3), queue.WithGracePeriod(5*time.Second))
+		cancel, done := runWorker(t, w)
+		time.Sleep(time.Second)
+		cancel()
+		<-done
+		if s := w.Stats(); s != (queue.WorkerStats{Processed: 3}) {
+			t.Errorf("Stats = %+v; want 3 processed", s)
+		}
+		if c := q.Len(); c != (queue.Counts{}) {
+			t.Errorf("Len after shutdown = %+v; want every finished message acked", c)
+		}
+	})
+}
