@@ -16,7 +16,7 @@ import (
 
 func TestFormsKnownValues(t *testing.T) {
 	for _, tc := range []struct {
-		id          ID
+		id            ID
 		dec, b32, b58 string
 	}{
 		{0, "0", "0000000000000", "11111111111"},

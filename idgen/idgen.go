@@ -35,6 +35,9 @@ var (
 	// ErrInvalidID is wrapped by the errors of the parsers, UnmarshalText,
 	// UnmarshalJSON and Scan for input that is not an ID.
 	ErrInvalidID = errors.New("idgen: invalid id")
+	// ErrNoFreeWorker is returned by worker ID leases (package redisidgen)
+	// when every worker ID of the layout is held.
+	ErrNoFreeWorker = errors.New("idgen: no free worker id")
 	// ErrNoPrivateIP is returned by HostWorker when the host has no private
 	// IPv4 address.
 	ErrNoPrivateIP = errors.New("idgen: no private IPv4 address")
