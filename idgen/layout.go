@@ -31,10 +31,11 @@ func DefaultLayout() Layout {
 	return Layout{TimeBits: 41, WorkerBits: 10, SequenceBits: 12, Epoch: DefaultEpoch, Tick: time.Millisecond}
 }
 
-// SonyflakeLayout returns the layout of sony/sonyflake (v1): 39 bits of 10 ms
-// ticks since 2014-09-01 UTC, 16 bits of worker ID (machine ID) and 8 bits of
-// sequence, so its IDs decode with Decode. It caps a generator at 25,600 IDs
-// per second and lasts about 174 years.
+// SonyflakeLayout returns a layout with the widths and tick of
+// sony/sonyflake (v1): 39 bits of 10 ms ticks since 2014-09-01 UTC, 16 bits
+// of worker ID and 8 bits of sequence. It lasts about 174 years and caps a
+// generator at 25,600 IDs per second. Sonyflake puts the sequence above the
+// machine ID, so its own IDs do not decode under this layout.
 func SonyflakeLayout() Layout {
 	return Layout{
 		TimeBits: 39, WorkerBits: 8 + 8, SequenceBits: 8,
