@@ -235,6 +235,9 @@ func (s *Snowflake) advance(old uint64, hw, el int64) (nxt uint64, wait int64, e
 		}
 		n = hw // the logical clock does not go back
 	} else if n > hw {
+		if n > s.maxTick {
+			return 0, 0, ErrLayoutExpired // and a reading past the layout moves nothing
+		}
 		s.raiseHigh(hw, n)
 	}
 	if last := int64(old >> s.seqBits); n > last {

@@ -199,12 +199,16 @@ func TestSetExpiry(t *testing.T) {
 func TestLayoutLifetimeEnds(t *testing.T) {
 	// 10 bits of 1 ms ticks last 1.024 s.
 	l := Layout{TimeBits: 10, WorkerBits: 10, SequenceBits: 43, Epoch: t0, Tick: time.Millisecond}
-	s := newAt(t, t0.Add(time.Second), 1, WithLayout(l))
+	s := newAt(t, t0.Add(time.Second), 1, WithLayout(l), WithMaxSkew(0))
 	if _, err := s.NextAt(t0.Add(1023 * time.Millisecond)); err != nil {
 		t.Fatalf("NextAt in the last tick = %v", err)
 	}
 	if _, err := s.NextAt(t0.Add(1024 * time.Millisecond)); !errors.Is(err, ErrLayoutExpired) {
 		t.Fatalf("NextAt past the lifetime = %v; want ErrLayoutExpired", err)
+	}
+	// A reading past the lifetime does not count as the latest time seen.
+	if _, err := s.NextAt(t0.Add(1023 * time.Millisecond)); err != nil {
+		t.Fatalf("NextAt in the last tick after a reading past the lifetime = %v", err)
 	}
 	// Borrowing past the last tick is refused too.
 	l = Layout{TimeBits: 10, WorkerBits: 51, SequenceBits: 2, Epoch: t0, Tick: time.Millisecond}
