@@ -309,3 +309,25 @@ func TestWorkersComeAndGo(t *testing.T) {
 	}
 	t.Logf("%d IDs, no duplicate", len(all))
 }
+
+func TestLeaseNextDoesNotAllocate(t *testing.T) {
+	l := acquire(t, redistest.Start(t), WithMaxLead(ttl/2))
+	if n := testing.AllocsPerRun(1000, func() { l.Next() }); n != 0 {
+		t.Errorf("Lease.Next allocates %v times per call; want 0", n)
+	}
+}
+
+func BenchmarkLeaseNext(b *testing.B) {
+	l, err := Acquire(b.Context(), redistest.Start(b), WithTTL(ttl), WithMaxLead(lead))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l.Next()
+		}
+	})
+}
