@@ -10,7 +10,8 @@
 // of the clock, and then waits (up to MaxWait) or returns ErrExhausted.
 // NextAt takes the time explicitly: a time earlier than one already seen is a
 // clock stepping back, absorbed by a logical clock up to MaxSkew, past which
-// NextAt returns ErrClockBackwards.
+// NextAt returns ErrClockBackwards. WithCoarseClock trades a tick of time
+// accuracy for a much cheaper Next; such a generator must be closed.
 //
 // IDs are unique across processes only if no two live generators share a
 // worker ID and the hosts' clocks agree to within a tick or so. A worker ID

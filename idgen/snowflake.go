@@ -72,9 +72,10 @@ func WithMaxLead(d time.Duration) Option {
 	return func(c *config) { c.lead = d }
 }
 
-// WithMaxSkew sets how far the clock may step back before NextAt (or Next
-// with a clock that is not monotonic) reports ErrClockBackwards: within d it
-// keeps issuing from the latest tick it has seen. Default: 1 second. It
+// WithMaxSkew sets how far the time passed to NextAt may step back before
+// NextAt reports ErrClockBackwards: within d the generator keeps issuing from
+// the latest tick it has seen (a logical clock), never repeating an ID. Next
+// reads the monotonic clock, which does not step back. Default: 1 second. It
 // panics if d < 0.
 func WithMaxSkew(d time.Duration) Option {
 	if d < 0 {
@@ -157,7 +158,9 @@ func (s *Snowflake) Decode(id ID) Parts { return s.layout.Decode(id) }
 func (s *Snowflake) SetExpiry(t time.Time) { s.expiry.Store(int64(t.Sub(s.base))) }
 
 // Next returns a new ID, greater than every ID the generator issued before.
-// It reads the monotonic clock, so steps of the wall clock do not affect it.
+// It reads the monotonic clock: an ID's time is the wall time at New plus the
+// monotonic time since, so a step of the wall clock, back or forward, does
+// not affect a running generator (only those made after it).
 // When the sequence is used up up to the maximum lead it waits for the clock,
 // at most MaxWait per call, and otherwise returns ErrExhausted. It also
 // returns ErrLeaseLost after the expiry set by SetExpiry, and

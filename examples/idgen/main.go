@@ -63,7 +63,7 @@ func local(n int) {
 	}
 	p := g.Decode(last)
 	fmt.Printf("\n100,000 IDs in %v; the last is stamped %v ahead of the clock (at most 1s)\n",
-		time.Since(start).Round(time.Microsecond), p.Time.Sub(time.Now()).Round(time.Millisecond))
+		time.Since(start).Round(time.Microsecond), time.Until(p.Time).Round(time.Millisecond))
 
 	b, _ := json.Marshal(struct {
 		ID idgen.ID `json:"id"`
