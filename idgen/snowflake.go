@@ -85,10 +85,9 @@ func WithMaxSkew(d time.Duration) Option {
 }
 
 // WithMaxWait sets how long one call of Next may wait for the clock when the
-// sequence is used up to the maximum lead (ErrExhausted) or the clock is
-// behind by more than the maximum skew (ErrClockBackwards). With 0 Next never
-// waits and returns those errors at once. NextAt never waits. Default: 1
-// second. It panics if d < 0.
+// sequence is used up to the maximum lead; past it Next returns ErrExhausted.
+// With 0 Next never waits. NextAt never waits. Default: 1 second. It panics
+// if d < 0.
 func WithMaxWait(d time.Duration) Option {
 	if d < 0 {
 		panic("idgen: negative max wait")
@@ -168,23 +167,31 @@ func (s *Snowflake) SetExpiry(t time.Time) { s.expiry.Store(int64(t.Sub(s.base))
 func (s *Snowflake) Next() (ID, error) {
 	var waited int64
 	precise := !s.useCoarse
+	// A monotonic reading below the latest tick seen is stale (another
+	// goroutine read the clock later), never a step back. Only a test clock
+	// can step back.
+	monotonic := s.clock == nil
 	for {
-		old := s.state.Load()
-		hw := s.high.Load()
-		// The clock is read after the loads: any tick in them came from an
-		// earlier reading, so a monotonic clock is never seen going back.
 		var el int64
 		if precise {
 			el = s.preciseNow()
 		} else {
 			el = s.coarseNow()
 		}
-		nxt, wait, err := s.advance(old, hw, el)
-		if err == nil {
+		var wait int64
+		var err error
+		for {
+			old := s.state.Load()
+			var nxt uint64
+			// A lost CAS retries with the same reading: reading the clock
+			// again would only widen the window for the next loss.
+			nxt, wait, err = s.advance(old, s.high.Load(), el, monotonic)
+			if err != nil {
+				break
+			}
 			if s.state.CompareAndSwap(old, nxt) {
 				return s.compose(nxt), nil
 			}
-			continue
 		}
 		if !precise {
 			// The coarse clock may lag: decide to wait on the real one.
@@ -210,7 +217,7 @@ func (s *Snowflake) NextAt(now time.Time) (ID, error) {
 	for {
 		old := s.state.Load()
 		hw := s.high.Load()
-		nxt, _, err := s.advance(old, hw, el)
+		nxt, _, err := s.advance(old, hw, el, false)
 		if err != nil {
 			return 0, err
 		}
@@ -223,7 +230,8 @@ func (s *Snowflake) NextAt(now time.Time) (ID, error) {
 // advance returns the state that follows old when the clock reads el (ns
 // since base) and hw is the highest tick seen. When it cannot, it returns an
 // error and, if waiting can help, how many ns the clock must advance first.
-func (s *Snowflake) advance(old uint64, hw, el int64) (nxt uint64, wait int64, err error) {
+// With monotonic set, a reading below hw is stale rather than a step back.
+func (s *Snowflake) advance(old uint64, hw, el int64, monotonic bool) (nxt uint64, wait int64, err error) {
 	if el >= s.expiry.Load() {
 		return 0, 0, ErrLeaseLost
 	}
@@ -233,7 +241,7 @@ func (s *Snowflake) advance(old uint64, hw, el int64) (nxt uint64, wait int64, e
 		n--
 	}
 	if n < hw {
-		if hw-n > s.skewTicks {
+		if !monotonic && hw-n > s.skewTicks {
 			return 0, (hw-s.skewTicks)*s.tickNs - ns, ErrClockBackwards
 		}
 		n = hw // the logical clock does not go back
