@@ -8,9 +8,9 @@
 // server's clock (PX), so the processes' clocks need not agree on it.
 //
 // A lease never risks a duplicate to keep issuing: its generator stops with
-// idgen.ErrLeaseLost once the TTL, less the generator's maximum lead, has
-// passed since the last successful renewal, measured on the holder's
-// monotonic clock, so a holder that was paused stops before its worker ID can
+// idgen.ErrLeaseLost once the TTL, less the generator's maximum lead and a
+// tick, has passed since the last successful renewal was sent, measured on
+// the holder's monotonic clock, so a holder that was paused stops before its worker ID can
 // pass to another process. After a failed renewal it resumes when a renewal
 // succeeds; if another process holds the ID by then, the lease is lost for
 // good. A released worker ID stays reserved for the maximum lead, during
@@ -19,5 +19,6 @@
 // Redis losing data (a restart without persistence, a failover to a lagging
 // replica) is detected with a marker key without TTL: a claim that finds it
 // missing waits one TTL before issuing, by which time every earlier holder has
-// stopped. Redis Cluster works: all keys share one hash tag.
+// stopped. All keys share the hash tag {workers}, so that each script stays
+// on one Redis Cluster slot.
 package redisidgen

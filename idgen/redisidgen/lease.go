@@ -78,7 +78,8 @@ type config struct {
 func WithPrefix(p string) Option { return func(c *config) { c.prefix = p } }
 
 // WithTTL sets the lease's time to live; it is renewed every ttl/3. It must
-// exceed the maximum lead. Default: 10 seconds.
+// exceed the maximum lead plus a tick, and the generator stops ttl - lead -
+// tick after the last renewal it saw succeed. Default: 10 seconds.
 func WithTTL(ttl time.Duration) Option { return func(c *config) { c.ttl = ttl } }
 
 // WithLayout sets the layout of the generator; Acquire picks a worker ID in
