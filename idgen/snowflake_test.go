@@ -362,14 +362,19 @@ func TestNextDoesNotAllocate(t *testing.T) {
 // TestConcurrentGeneratorsNoDuplicates runs 8 generators with distinct
 // worker IDs, 4 goroutines each, for 2 s. A layout of 256 IDs per ms keeps
 // every generator at its cap (borrowing, then waiting) while keeping the
-// number of IDs held for the check in the millions.
+// number of IDs held for the check in the millions; the default layout runs
+// for 300 ms, for the same reason.
 func TestConcurrentGeneratorsNoDuplicates(t *testing.T) {
+	capped := Layout{TimeBits: 45, WorkerBits: 10, SequenceBits: 8, Epoch: DefaultEpoch, Tick: time.Millisecond}
+	t.Run("layout=45/10/8", func(t *testing.T) { concurrentNoDuplicates(t, capped, 2*time.Second) })
+	t.Run("layout=default", func(t *testing.T) { concurrentNoDuplicates(t, DefaultLayout(), 300*time.Millisecond) })
+}
+
+func concurrentNoDuplicates(t *testing.T, l Layout, duration time.Duration) {
 	const gens, per = 8, 4
-	duration := 2 * time.Second
 	if testing.Short() {
-		duration = 200 * time.Millisecond
+		duration /= 10
 	}
-	l := Layout{TimeBits: 45, WorkerBits: 10, SequenceBits: 8, Epoch: DefaultEpoch, Tick: time.Millisecond}
 	var got [gens][per][]ID
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(duration)
