@@ -72,7 +72,10 @@ func TestAcquireGivesDistinctWorkers(t *testing.T) {
 	if d.Worker() != 3 {
 		t.Fatalf("Acquire right after a release got worker %d; want 3 (1 is reserved for the lead)", d.Worker())
 	}
-	time.Sleep(lead + 10*time.Millisecond) // the reservation is a Redis TTL
+	eventually(t, time.Second, "the released worker's reservation never ended", func() bool {
+		n, err := rdb.Exists(t.Context(), "idgen:{workers}:1").Result()
+		return err == nil && n == 0
+	})
 	e := acquire(t, rdb)
 	if e.Worker() != 1 {
 		t.Fatalf("Acquire after the reservation got worker %d; want 1", e.Worker())
