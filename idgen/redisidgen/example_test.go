@@ -1,0 +1,28 @@
+package redisidgen_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/distkit/distkit/idgen"
+	"github.com/distkit/distkit/idgen/redisidgen"
+	"github.com/redis/go-redis/v9"
+)
+
+func Example() {
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	lease, err := redisidgen.Acquire(ctx, rdb)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer lease.Close() // stops renewing and releases the worker ID
+
+	id, err := lease.Next()
+	if errors.Is(err, idgen.ErrLeaseLost) {
+		log.Fatal("worker ID lease lost: acquire a new one")
+	}
+	fmt.Println(id, lease.Snowflake().Decode(id).Worker == lease.Worker())
+}
