@@ -16,12 +16,12 @@ func Example() {
 		}
 		fmt.Println("fetch", url)
 	}
-	fmt.Println(seen.K(), "bits per key,", seen.Cap(), "keys")
+	fmt.Println(seen.K(), "bits set per key,", seen.Cap(), "keys")
 	// Output:
 	// fetch https://a.example/
 	// fetch https://b.example/
 	// skip https://a.example/
-	// 6 bits per key, 1000000 keys
+	// 6 bits set per key, 1000000 keys
 }
 
 func ExampleFilter_MarshalBinary() {
