@@ -58,12 +58,10 @@ func TestTableRemoveAll(t *testing.T) {
 // roundsBuild fills a table by the definition of buildTable: rounds to
 // the end, without its endgame.
 func roundsBuild(nodes []string, size int) []uint16 {
-	mask := uint32(size - 1)
 	limit := tableCap(len(nodes), size)
 	pos, skip := make([]uint32, len(nodes)), make([]uint32, len(nodes))
 	for i, node := range nodes {
-		h := hashKey(node)
-		pos[i], skip[i] = uint32(h)&mask, uint32(mix(h)>>32)&mask|1
+		pos[i], skip[i] = tablePermutation(node, uint32(size))
 	}
 	entries := make([]uint16, size)
 	taken := make([]bool, size)
@@ -74,7 +72,7 @@ func roundsBuild(nodes []string, size int) []uint16 {
 				continue
 			}
 			p := pos[i]
-			pos[i] = (p + skip[i]) & mask
+			pos[i] = (p + skip[i]) % uint32(size)
 			if !taken[p] {
 				taken[p], entries[p] = true, uint16(i)
 				owned[i]++
@@ -88,9 +86,9 @@ func roundsBuild(nodes []string, size int) []uint16 {
 // TestTableBuildRounds checks that buildTable's endgame gives the table
 // of plain rounds, and that no node exceeds its cap.
 func TestTableBuildRounds(t *testing.T) {
-	for _, size := range []int{256, 1 << 10, 1 << 16} {
+	for _, size := range []int{256, 257, 1 << 10, 1000, 1 << 16, DefaultTableSize} {
 		for _, n := range []int{1, 2, 3, 7, 10, 33, 100, 255, 256} {
-			if n > size || (raceEnabled && size > 1<<10 && n > 10) {
+			if n > size || (raceEnabled && size > 1<<10 && n > 10) || (size > 1<<16 && n > 100) {
 				continue
 			}
 			nodes := sortedCopy(nodeNames(n))
