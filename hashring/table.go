@@ -170,23 +170,35 @@ func buildTable(nodes []string, size int) *tableState {
 	// Rounds cost one step per node and claim fewer entries as the table
 	// fills; once few entries are free, the endgame below finds each free
 	// entry's claimant directly.
+	// Each round is branch-free, since whether an entry is free is a coin
+	// toss: it marks every entry it reaches as taken and lists those that
+	// were free, and then gives them to their nodes.
+	claimed := make([]uint64, n)
 	for 2*n*free > size {
-		full := false
-		pos, skip, owned, node := pos[:active], skip[:active], owned[:active], node[:active]
+		pos, skip := pos[:active], skip[:active]
+		claimed := claimed[:len(pos)]
+		k := 0
 		for a := range pos {
 			p := pos[a]
-			pos[a] = addMod(p, skip[a], m)
-			w, b := p/64, uint64(1)<<(p%64)
-			if t := taken[w]; t&b == 0 {
-				taken[w] = t | b
-				entries[p] = node[a]
-				free--
-				if owned[a]++; owned[a] == limit {
-					full = true
-				}
+			q := p + skip[a] - m // addMod(p, skip[a], m), inlined by hand
+			pos[a] = q + m&uint32(int32(q)>>31)
+			w, sh := p/64, p%64
+			t := taken[w]
+			taken[w] = t | 1<<sh
+			claimed[k] = uint64(p)<<16 | uint64(a)
+			k += int(^t>>sh) & 1
+		}
+		free -= k
+		full := false
+		for _, c := range claimed[:k] {
+			a := uint16(c)
+			entries[c>>16] = node[a]
+			if owned[a]++; owned[a] == limit {
+				full = true
 			}
 		}
 		if full {
+			pos, skip, owned, node := pos[:active], skip[:active], owned[:active], node[:active]
 			j := 0
 			for a := range pos {
 				if owned[a] < limit {
