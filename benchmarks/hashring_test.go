@@ -19,7 +19,7 @@ import (
 
 // The hashring workloads place keys on 100 nodes. Every implementation
 // runs at its defaults: distkit's Ring (256 points per node, 3 probes),
-// Table (2^16 entries) and Placement (AnchorHash, capacity 128);
+// Table (81,919 entries) and Placement (AnchorHash, capacity 128);
 // groupcache's consistenthash with the 50 replicas its HTTPPool uses,
 // guarded like HTTPPool by a mutex and rebuilt on a change since it has no
 // Remove; stathat/consistent (20 replicas, an RWMutex); go-zero's ring (100

@@ -62,8 +62,10 @@ const (
 	DefaultVirtualNodes = 256
 	// DefaultProbes is the number of probes per lookup on a Ring.
 	DefaultProbes = 3
-	// DefaultTableSize is the number of entries of a Table.
-	DefaultTableSize = 1 << 16
+	// DefaultTableSize is the number of entries of a Table: the largest
+	// prime whose table of 2-byte entries fits in 160 KiB. More entries
+	// move fewer keys between staying nodes on a join or leave.
+	DefaultTableSize = 81919
 )
 
 type config struct {
@@ -98,8 +100,9 @@ func WithProbes(k int) Option {
 	return func(c *config) { c.probes = k }
 }
 
-// WithTableSize sets the number of entries of a Table, a power of two between
-// 2^8 and 2^24. Default: DefaultTableSize. NewTable panics on other sizes.
+// WithTableSize sets the number of entries of a Table, between 2^8 and
+// 2^24; a table takes 2 bytes per entry. Default: DefaultTableSize.
+// NewTable panics on other sizes.
 func WithTableSize(n int) Option {
 	return func(c *config) { c.tableSize = n }
 }

@@ -73,14 +73,19 @@ func TestQualityRingMemory(t *testing.T) {
 	}
 }
 
-// tableChurn is the share of keys a Table may move between nodes that stay
-// when one joins or leaves: Maglev's fill cascades, measured at 0.27% for
-// 10->11 nodes and 0.58% for 100->101 with 2^16 entries.
-const tableChurn = 0.007
+// tableJoinChurn and tableLeaveChurn are the shares of keys a Table may
+// move between nodes that stay when one joins or leaves: a full node fills
+// up a little earlier or later. Measured at 0 for 10->11 nodes and 0.13%
+// for 100->101 with the default 81,919 entries, 0.11-0.13% on a leave
+// from 100.
+const (
+	tableJoinChurn  = 0.002
+	tableLeaveChurn = 0.002
+)
 
 // TestQualityJoin adds an eleventh node to ten (and a 101st to 100): keys
 // may move only to the new node, at most 1.1/n' of them; the table may
-// also move up to tableChurn of keys between nodes that stay.
+// also move up to tableJoinChurn of keys between nodes that stay.
 func TestQualityJoin(t *testing.T) {
 	t.Parallel()
 	keys := testKeys()
@@ -106,14 +111,14 @@ func TestQualityJoin(t *testing.T) {
 			limit := 1.1 / float64(n+1)
 			t.Logf("%-10s %3d->%3d nodes: moved %.4f of keys (limit %.4f), between old nodes %.5f", m.name, n, n+1, share, limit, between)
 			if m.name == "table" {
-				limit += tableChurn
+				limit += tableJoinChurn
 			}
 			if share > limit {
 				t.Errorf("%s %d->%d: moved %.4f of keys; want <= %.4f", m.name, n, n+1, share, limit)
 			}
 			switch {
-			case m.name == "table" && between > tableChurn:
-				t.Errorf("table %d->%d: %.5f of keys moved between old nodes; want <= %v", n, n+1, between, tableChurn)
+			case m.name == "table" && between > tableJoinChurn:
+				t.Errorf("table %d->%d: %.5f of keys moved between old nodes; want <= %v", n, n+1, between, tableJoinChurn)
 			case m.name != "table" && elsewhere > 0:
 				t.Errorf("%s %d->%d: %d keys moved between old nodes; want 0", m.name, n, n+1, elsewhere)
 			}
@@ -122,7 +127,7 @@ func TestQualityJoin(t *testing.T) {
 }
 
 // TestQualityLeave removes a node from the middle of the membership: only
-// its keys may move (the table may also move tableChurn of others).
+// its keys may move (the table may also move tableLeaveChurn of others).
 func TestQualityLeave(t *testing.T) {
 	t.Parallel()
 	keys := testKeys()
@@ -143,7 +148,7 @@ func TestQualityLeave(t *testing.T) {
 			}
 			frac := float64(wrong) / float64(len(keys))
 			t.Logf("%-10s remove %s: %.5f of keys of other nodes moved", m.name, gone, frac)
-			if (m.name == "table" && frac > tableChurn) || (m.name != "table" && wrong > 0) {
+			if (m.name == "table" && frac > tableLeaveChurn) || (m.name != "table" && wrong > 0) {
 				t.Errorf("%s: removing %s moved %d keys of other nodes", m.name, gone, wrong)
 			}
 			before = after

@@ -117,12 +117,12 @@ func TestWeightErrors(t *testing.T) {
 
 func TestConstructorsPanic(t *testing.T) {
 	for name, f := range map[string]func(){
-		"WithVirtualNodes(0)": func() { New(WithVirtualNodes(0)) },
-		"WithProbes(0)":       func() { New(WithProbes(0)) },
-		"WithProbes(17)":      func() { New(WithProbes(17)) },
-		"WithTableSize(1000)": func() { NewTable(WithTableSize(1000)) },
-		"WithTableSize(128)":  func() { NewTable(WithTableSize(128)) },
-		"NewPlacement(0)":     func() { NewPlacement(0) },
+		"WithVirtualNodes(0)":   func() { New(WithVirtualNodes(0)) },
+		"WithProbes(0)":         func() { New(WithProbes(0)) },
+		"WithProbes(17)":        func() { New(WithProbes(17)) },
+		"WithTableSize(2^24+1)": func() { NewTable(WithTableSize(1<<24 + 1)) },
+		"WithTableSize(128)":    func() { NewTable(WithTableSize(128)) },
+		"NewPlacement(0)":       func() { NewPlacement(0) },
 	} {
 		func() {
 			defer func() {

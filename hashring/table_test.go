@@ -3,6 +3,7 @@ package hashring
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -51,5 +52,57 @@ func TestTableRemoveAll(t *testing.T) {
 	tb.Remove("b")
 	if _, ok := tb.Lookup(fmt.Sprint(1)); ok || tb.Len() != 0 {
 		t.Error("Lookup on an emptied table ok = true")
+	}
+}
+
+// roundsBuild fills a table by the definition of buildTable: rounds to
+// the end, without its endgame.
+func roundsBuild(nodes []string, size int) []uint16 {
+	limit := tableCap(len(nodes), size)
+	pos, skip := make([]uint32, len(nodes)), make([]uint32, len(nodes))
+	for i, node := range nodes {
+		pos[i], skip[i] = tablePermutation(node, uint32(size))
+	}
+	entries := make([]uint16, size)
+	taken := make([]bool, size)
+	owned := make([]int, len(nodes))
+	for free := size; free > 0; {
+		for i := range nodes {
+			if owned[i] == limit {
+				continue
+			}
+			p := pos[i]
+			pos[i] = (p + skip[i]) % uint32(size)
+			if !taken[p] {
+				taken[p], entries[p] = true, uint16(i)
+				owned[i]++
+				free--
+			}
+		}
+	}
+	return entries
+}
+
+// TestTableBuildRounds checks that buildTable's endgame gives the table
+// of plain rounds, and that no node exceeds its cap.
+func TestTableBuildRounds(t *testing.T) {
+	for _, size := range []int{256, 257, 1 << 10, 1000, 1 << 16, DefaultTableSize} {
+		for _, n := range []int{1, 2, 3, 7, 10, 33, 100, 255, 256} {
+			if n > size || (raceEnabled && size > 1<<10 && n > 10) || (size > 1<<16 && n > 100) {
+				continue
+			}
+			nodes := sortedCopy(nodeNames(n))
+			got := buildTable(nodes, size).entries
+			if want := roundsBuild(nodes, size); !slices.Equal(got, want) {
+				t.Errorf("size %d, %d nodes: buildTable differs from plain rounds", size, n)
+			}
+			count := make([]int, n)
+			for _, e := range got {
+				count[e]++
+			}
+			if m := slices.Max(count); m > tableCap(n, size) {
+				t.Errorf("size %d, %d nodes: a node owns %d entries; cap %d", size, n, m, tableCap(n, size))
+			}
+		}
 	}
 }
