@@ -20,8 +20,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/distkit/distkit/examples/internal/redisaddr"
 	"github.com/distkit/distkit/bloom"
 	"github.com/distkit/distkit/bloom/redisbloom"
 )
@@ -71,7 +70,7 @@ func main() {
 	if *addr == "" {
 		seen = memSet{bloom.New(*pages, *rate)}
 	} else {
-		rdb := redis.NewClient(&redis.Options{Addr: *addr})
+		rdb := redisaddr.Client(*addr)
 		defer rdb.Close()
 		seen = redisbloom.New(rdb, "crawler-example-"+strconv.FormatInt(time.Now().UnixNano(), 36), *pages, *rate)
 	}

@@ -12,13 +12,12 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"os"
 	"sync"
 	"time"
 
+	"github.com/distkit/distkit/examples/internal/redisaddr"
 	"github.com/distkit/distkit/idgen"
 	"github.com/distkit/distkit/idgen/redisidgen"
-	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -76,11 +75,7 @@ func local(n int) {
 }
 
 func leased(addr string, n int) {
-	opt := &redis.Options{Addr: addr}
-	if st, err := os.Stat(addr); err == nil && st.Mode()&os.ModeSocket != 0 {
-		opt.Network = "unix"
-	}
-	rdb := redis.NewClient(opt)
+	rdb := redisaddr.Client(addr)
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -18,13 +18,12 @@ import (
 	"hash/fnv"
 	"log"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/distkit/distkit/examples/internal/redisaddr"
 	"github.com/distkit/distkit/queue"
 	"github.com/distkit/distkit/queue/redisqueue"
-	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -44,11 +43,7 @@ func main() {
 		q, dl = l, l
 		counts = func(context.Context) (queue.Counts, error) { return l.Len(), nil }
 	} else {
-		opts := &redis.Options{Addr: *addr}
-		if strings.HasPrefix(*addr, "/") {
-			opts.Network = "unix"
-		}
-		rdb := redis.NewClient(opts)
+		rdb := redisaddr.Client(*addr)
 		defer rdb.Close()
 		r := redisqueue.New(rdb, fmt.Sprintf("jobs-%d", os.Getpid()), redisqueue.WithMaxAttempts(maxAttempts))
 		q, dl, counts = r, r, r.Len

@@ -18,14 +18,13 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/distkit/distkit/examples/internal/redisaddr"
 	"github.com/distkit/distkit/lock"
 	"github.com/distkit/distkit/lock/redislock"
-	"github.com/redis/go-redis/v9"
 )
 
 const ttl = time.Second
@@ -40,12 +39,8 @@ func main() {
 		shared := lock.NewLocal()
 		newLocker = func() lock.Locker { return shared }
 	} else {
-		network := "tcp"
-		if strings.HasPrefix(*addr, "/") {
-			network = "unix"
-		}
 		newLocker = func() lock.Locker {
-			return redislock.New(redis.NewClient(&redis.Options{Network: network, Addr: *addr, ContextTimeoutEnabled: true}))
+			return redislock.New(redisaddr.Client(*addr))
 		}
 	}
 	if err := run(newLocker); err != nil {

@@ -28,8 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/distkit/distkit/examples/internal/redisaddr"
 	"github.com/distkit/distkit/idempotency"
 	"github.com/distkit/distkit/idempotency/redisidempotency"
 )
@@ -47,7 +46,7 @@ func main() {
 
 	var store idempotency.Store = idempotency.NewLocal()
 	if *redisAddr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
+		rdb := redisaddr.Client(*redisAddr)
 		defer rdb.Close()
 		// A prefix per run keeps runs apart.
 		prefix := "payments-example:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"

@@ -24,12 +24,11 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/distkit/distkit/examples/internal/redisaddr"
 	"github.com/distkit/distkit/ratelimit"
 	"github.com/distkit/distkit/ratelimit/redisratelimit"
-	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -41,11 +40,7 @@ func main() {
 	limit := ratelimit.PerSecond(2).WithBurst(3)
 	var limiter ratelimit.Limiter = ratelimit.NewLocal(limit)
 	if *redisAddr != "" {
-		opts := &redis.Options{Addr: *redisAddr}
-		if strings.HasPrefix(*redisAddr, "/") {
-			opts.Network = "unix"
-		}
-		rdb := redis.NewClient(opts)
+		rdb := redisaddr.Client(*redisAddr)
 		defer rdb.Close()
 		limiter = redisratelimit.New(rdb, limit, redisratelimit.WithPrefix("example:"+strconv.FormatInt(time.Now().UnixNano(), 36)+":"))
 	}
