@@ -20,9 +20,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/distkit/distkit/examples/internal/redisaddr"
 	"github.com/distkit/distkit/bloom"
 	"github.com/distkit/distkit/bloom/redisbloom"
+	"github.com/distkit/distkit/examples/internal/redisaddr"
 )
 
 // seenSet is what the crawler needs from a filter: test and add a batch of
