@@ -125,7 +125,7 @@ type config struct {
 	name          string
 	consecutive   int64
 	consecSet     bool
-	win           func() window
+	win           func(clock func() int64) window
 	minCalls      int64
 	failureRate   float64
 	slowThreshold time.Duration
@@ -161,7 +161,7 @@ func WithCountWindow(size, minCalls int) Option {
 		panic("circuitbreaker: WithCountWindow needs size >= 1 and minCalls >= 0")
 	}
 	return func(c *config) {
-		c.win = func() window { return newCountWindow(size) }
+		c.win = func(func() int64) window { return newCountWindow(size) }
 		c.minCalls = int64(minCalls)
 	}
 }
@@ -170,14 +170,19 @@ func WithCountWindow(size, minCalls int) Option {
 // of the calls of the last length, kept in buckets of length/buckets, once
 // at least minCalls calls are in the window. It replaces a count window.
 // Times count from New; with AllowAt, times before New fall in the first
-// bucket. It panics if buckets < 1, length < buckets nanoseconds or
-// minCalls < 0.
+// bucket. Execute and Allow read no clock to find the current bucket: while
+// calls arrive, a runtime timer (no goroutine) moves it at each bucket
+// boundary, and it stops after a bucket with no calls, so an idle breaker
+// holds no timer (the first call after that reads the clock once). It panics
+// if buckets < 1, length < buckets nanoseconds or minCalls < 0.
 func WithTimeWindow(length time.Duration, buckets, minCalls int) Option {
 	if buckets < 1 || length < time.Duration(buckets) || minCalls < 0 {
 		panic("circuitbreaker: WithTimeWindow needs buckets >= 1, length >= buckets ns and minCalls >= 0")
 	}
 	return func(c *config) {
-		c.win = func() window { return newTimeWindow(int64(length)/int64(buckets), buckets) }
+		c.win = func(clock func() int64) window {
+			return newTimeWindow(int64(length)/int64(buckets), buckets, clock)
+		}
 		c.minCalls = int64(minCalls)
 	}
 }
@@ -195,9 +200,9 @@ func WithFailureRate(r float64) Option {
 // trips the breaker when the rate of slow calls in the window reaches rate.
 // Without a window option, a count window of 100 calls with a minimum of 100
 // is used. In the half-open state a slow probe counts as a failure. Slow
-// calls cost a second clock read per call, and Allow then hands out pooled
-// done functions. Default: off. It panics if threshold < 0 or rate is
-// outside [0, 1].
+// calls cost two clock reads per call (its start and end), and Allow then
+// hands out pooled done functions. Default: off. It panics if threshold < 0
+// or rate is outside [0, 1].
 func WithSlowCalls(threshold time.Duration, rate float64) Option {
 	if threshold < 0 || !(rate >= 0 && rate <= 1) {
 		panic("circuitbreaker: WithSlowCalls needs threshold >= 0 and 0 <= rate <= 1")
@@ -310,7 +315,7 @@ func New(opts ...Option) *Breaker {
 	}
 	b := &Breaker{cfg: c, needStart: c.hasSlow, base: time.Now()}
 	if c.win != nil {
-		b.win = c.win()
+		b.win = c.win(b.now)
 	}
 	b.plain = b.win == nil && !b.needStart
 	b.doneClosed = b.finishClosed
@@ -510,9 +515,6 @@ func (b *Breaker) closedOutcome(w uint64, o Outcome, start, now int64) {
 		if b.win == nil {
 			return
 		}
-		if now == noTime && b.win.needsTime() {
-			now = b.now()
-		}
 		b.win.record(now, false, slow)
 		if slow {
 			b.evaluate(w, now)
@@ -524,9 +526,6 @@ func (b *Breaker) closedOutcome(w uint64, o Outcome, start, now int64) {
 		return
 	}
 	if b.win != nil {
-		if now == noTime && b.win.needsTime() {
-			now = b.now()
-		}
 		b.win.record(now, true, slow)
 		b.evaluate(w, now)
 	}
