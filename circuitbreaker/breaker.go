@@ -691,35 +691,55 @@ func Execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context
 	w := b.state.Load()
 	if w&(stateMask|expiredBit) == uint64(Open) || stateOf(w) == ForcedOpen {
 		var zero T
-		return zero, ErrOpen // small enough to inline: a rejection is a load and a compare
+		return zero, ErrOpen // a rejection is a load and a compare
 	}
-	return execute(ctx, b, fn, w)
-}
-
-func execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context) (T, error), w uint64) (T, error) {
-	var t Ticket
-	switch {
-	case stateOf(w) == Closed && !b.needStart:
-		t = Ticket{gen: w, start: noTime, kind: kindClosed}
-	default:
-		var err error
-		if t, err = b.acquire(b.now()); err != nil {
-			var zero T
-			return zero, err
-		}
+	if stateOf(w) != Closed || b.needStart {
+		return execute(ctx, b, fn)
 	}
-	finished := false
-	defer func() {
-		if !finished {
-			b.release(t, noTime, Failure)
-		}
-	}()
+	// The closed state: the ticket is implied, and a success with nothing
+	// to record returns after one load, with no call but fn's.
+	g := panicGuard{b: b, t: Ticket{gen: w, start: noTime, kind: kindClosed}}
+	defer g.check()
 	v, err := fn(ctx)
-	finished = true
+	g.returned = true
 	if err == nil {
-		if t.kind == kindClosed && b.plain && b.consec.Load() == 0 {
+		if b.plain && b.consec.Load() == 0 {
 			return v, nil // nothing to record: no write, no clock
 		}
+		b.release(g.t, noTime, Success)
+	} else {
+		b.release(g.t, noTime, b.cfg.classify(err))
+	}
+	return v, err
+}
+
+// panicGuard counts a call that panicked as a failure; deferred, it costs
+// no closure.
+type panicGuard struct {
+	b        *Breaker
+	t        Ticket
+	returned bool
+}
+
+func (g *panicGuard) check() {
+	if !g.returned {
+		g.b.release(g.t, noTime, Failure)
+	}
+}
+
+// execute is Execute when the call needs a ticket from acquire: half-open,
+// open past its period, disabled, or a start time for slow calls.
+func execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context) (T, error)) (T, error) {
+	t, err := b.acquire(b.now())
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	g := panicGuard{b: b, t: t}
+	defer g.check()
+	v, err := fn(ctx)
+	g.returned = true
+	if err == nil {
 		b.release(t, noTime, Success)
 	} else {
 		b.release(t, noTime, b.cfg.classify(err))
