@@ -96,7 +96,11 @@ func NewExponential(base time.Duration, factor float64, cap time.Duration) *Expo
 	d := float64(base)
 	for len(e.table) <= tableLen {
 		if d >= float64(cap) {
-			e.table = append(e.table, cap)
+			// Fill the rest with cap, so that every attempt up to tableLen
+			// is a lookup.
+			for len(e.table) <= tableLen {
+				e.table = append(e.table, cap)
+			}
 			e.capped = true
 			break
 		}
