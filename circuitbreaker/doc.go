@@ -19,8 +19,7 @@
 // Execute wraps one call; Allow splits it in two for streams and middleware.
 // In the closed state with the consecutive rule, a successful call costs two
 // atomic loads and writes nothing; a count window or a time window adds one
-// atomic add (a time window's buckets are moved by a runtime timer, not by a
-// clock read per call). In the open state a
-// rejection is one atomic load. Transport wraps an http.RoundTripper with one
-// Breaker per host.
+// atomic add (a runtime timer moves a time window's buckets, so no call
+// reads the clock for them). In the open state a rejection is one atomic
+// load. Transport wraps an http.RoundTripper with one Breaker per host.
 package circuitbreaker
