@@ -206,7 +206,7 @@ func (w *timeWindow) tick() {
 	defer w.mu.Unlock()
 	cw := w.cur.Load()
 	if cw&ticking == 0 {
-		return // reset meanwhile
+		return // defensive: only a ticking window has a pending timer
 	}
 	c := cw >> 1
 	var calls int64
