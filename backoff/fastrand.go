@@ -1,3 +1,5 @@
+//go:build !purego
+
 package backoff
 
 import (
@@ -6,8 +8,10 @@ import (
 
 // cheaprand64 is the runtime's per-thread wyrand generator: a few
 // instructions on state owned by the calling thread, so no lock, no atomic
-// instruction and no shared cache line. The runtime keeps this symbol for
-// outside packages (go.dev/issue/67401), which is why it may be linked here.
+// instruction and no shared cache line. The runtime prefers that other
+// packages use math/rand/v2, but keeps this symbol linkable with this
+// signature for compatibility (go.dev/issue/67401). Building with the
+// purego tag uses math/rand/v2 instead.
 //
 //go:linkname cheaprand64 runtime.cheaprand64
 func cheaprand64() int64

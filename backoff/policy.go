@@ -163,7 +163,8 @@ type FullJitter struct {
 // NewFullJitter returns a FullJitter over p. A nil src draws from the
 // runtime's per-thread wyrand generator: a few nanoseconds, no lock and no
 // shared memory written, decorrelated across goroutines and processes but
-// not cryptographically secure (jitter needs no more). A non-nil src, such
+// not cryptographically secure (jitter needs no more); with the purego
+// build tag, math/rand/v2's global generator instead. A non-nil src, such
 // as a seeded SplitMix for deterministic tests, must be safe for concurrent
 // use if the policy is shared, as SplitMix is. It panics if p is nil.
 func NewFullJitter(p Policy, src rand.Source) *FullJitter {
