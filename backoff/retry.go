@@ -15,13 +15,9 @@ var ErrBudgetExhausted = errors.New("backoff: retry budget exhausted")
 // An Option configures Retry. Options are plain values: building and passing
 // them allocates nothing.
 type Option struct {
-	kind    optKind
-	n       int
-	d       time.Duration
-	policy  Policy
-	budget  *Budget
-	retryIf func(error) bool
-	onRetry func(attempt int, err error, delay time.Duration)
+	kind optKind
+	d    time.Duration // the count or duration of the option
+	v    any           // the Policy, *Budget or function of the option
 }
 
 type optKind uint8
@@ -51,7 +47,7 @@ func WithPolicy(p Policy) Option {
 	if p == nil {
 		panic("backoff: WithPolicy(nil)")
 	}
-	return Option{kind: optPolicy, policy: p}
+	return Option{kind: optPolicy, v: p}
 }
 
 // WithMaxAttempts sets the number of attempts, the first included. Default:
@@ -61,7 +57,7 @@ func WithMaxAttempts(n int) Option {
 	if n < 1 {
 		panic("backoff: WithMaxAttempts needs n >= 1")
 	}
-	return Option{kind: optMaxAttempts, n: n}
+	return Option{kind: optMaxAttempts, d: time.Duration(n)}
 }
 
 // WithMaxElapsed stops retrying when the next retry would start more than d
@@ -85,20 +81,20 @@ func WithAttemptTimeout(d time.Duration) Option {
 // WithRetryIf sets the classifier: Retry stops and returns err when f(err)
 // is false. Default: every error is retried except Permanent ones.
 func WithRetryIf(f func(err error) bool) Option {
-	return Option{kind: optRetryIf, retryIf: f}
+	return Option{kind: optRetryIf, v: f}
 }
 
 // WithOnRetry sets a hook called before each wait with the attempt that just
 // failed (from 1), its error and the delay about to be waited.
 func WithOnRetry(f func(attempt int, err error, delay time.Duration)) Option {
-	return Option{kind: optOnRetry, onRetry: f}
+	return Option{kind: optOnRetry, v: f}
 }
 
 // WithBudget makes Retry deposit into b after a success and withdraw from it
 // before each retry; when b refuses, Retry returns an error wrapping both
 // ErrBudgetExhausted and the last attempt's error. Default: no budget.
 func WithBudget(b *Budget) Option {
-	return Option{kind: optBudget, budget: b}
+	return Option{kind: optBudget, v: b}
 }
 
 // Permanent wraps err so that Retry stops at once and returns err itself.
@@ -217,42 +213,87 @@ type config struct {
 // On success Retry allocates nothing and reads no clock unless
 // WithMaxElapsed is set.
 func Retry[T any](ctx context.Context, op func(ctx context.Context) (T, error), opts ...Option) (T, error) {
+	// The success path reads only the two options it needs; the others are
+	// read after a failure.
+	var timeout time.Duration
+	var budget *Budget
+	for i := range opts {
+		switch o := &opts[i]; o.kind {
+		case optAttemptTimeout:
+			timeout = o.d
+		case optBudget:
+			budget, _ = o.v.(*Budget)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		var zero T
+		return zero, err
+	}
+	var start time.Time
+	if hasMaxElapsed(opts) {
+		start = time.Now()
+	}
+	var v T
+	var err error
+	if timeout <= 0 {
+		v, err = op(ctx)
+	} else {
+		v, err = callWithTimeout(ctx, op, timeout)
+	}
+	if err == nil {
+		if budget != nil {
+			budget.Deposit()
+		}
+		return v, nil
+	}
+	return retryAfterFailure(ctx, op, opts, start, err)
+}
+
+// hasMaxElapsed reports whether opts set a maximum elapsed time.
+func hasMaxElapsed(opts []Option) bool {
+	for i := range opts {
+		if opts[i].kind == optMaxElapsed {
+			return true
+		}
+	}
+	return false
+}
+
+// retryAfterFailure continues Retry after the first attempt, begun at start
+// (read only with WithMaxElapsed), failed with err.
+func retryAfterFailure[T any](ctx context.Context, op func(ctx context.Context) (T, error), opts []Option, start time.Time, err error) (T, error) {
 	c := config{policy: defaultPolicy, maxAttempts: DefaultMaxAttempts}
 	for i := range opts {
 		o := &opts[i]
 		switch o.kind {
 		case optPolicy:
-			c.policy = o.policy
+			c.policy = o.v.(Policy)
 		case optMaxAttempts:
-			c.maxAttempts = o.n
+			c.maxAttempts = int(o.d)
 		case optMaxElapsed:
 			c.maxElapsed, c.hasMaxElapsed = o.d, true
 		case optAttemptTimeout:
 			c.attemptTimeout = o.d
 		case optRetryIf:
-			c.retryIf = o.retryIf
+			c.retryIf, _ = o.v.(func(error) bool)
 		case optOnRetry:
-			c.onRetry = o.onRetry
+			c.onRetry, _ = o.v.(func(int, error, time.Duration))
 		case optBudget:
-			c.budget = o.budget
+			c.budget, _ = o.v.(*Budget)
 		}
 	}
 	var zero T
-	if err := ctx.Err(); err != nil {
-		return zero, err
-	}
-	var start time.Time
-	if c.hasMaxElapsed {
-		start = time.Now()
-	}
 	var prev time.Duration
 	for attempt := 1; ; attempt++ {
-		v, err := callOnce(ctx, op, c.attemptTimeout)
-		if err == nil {
-			if c.budget != nil {
-				c.budget.Deposit()
+		if attempt > 1 {
+			var v T
+			v, err = callOnce(ctx, op, c.attemptTimeout)
+			if err == nil {
+				if c.budget != nil {
+					c.budget.Deposit()
+				}
+				return v, nil
 			}
-			return v, nil
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return zero, &ctxError{ctx: ctxErr, last: err}
@@ -339,6 +380,10 @@ func callOnce[T any](ctx context.Context, op func(ctx context.Context) (T, error
 	if d <= 0 {
 		return op(ctx)
 	}
+	return callWithTimeout(ctx, op, d)
+}
+
+func callWithTimeout[T any](ctx context.Context, op func(ctx context.Context) (T, error), d time.Duration) (T, error) {
 	actx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return op(actx)

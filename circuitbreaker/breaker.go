@@ -125,7 +125,7 @@ type config struct {
 	name          string
 	consecutive   int64
 	consecSet     bool
-	win           func() window
+	win           func(clock func() int64) window
 	minCalls      int64
 	failureRate   float64
 	slowThreshold time.Duration
@@ -161,7 +161,7 @@ func WithCountWindow(size, minCalls int) Option {
 		panic("circuitbreaker: WithCountWindow needs size >= 1 and minCalls >= 0")
 	}
 	return func(c *config) {
-		c.win = func() window { return newCountWindow(size) }
+		c.win = func(func() int64) window { return newCountWindow(size) }
 		c.minCalls = int64(minCalls)
 	}
 }
@@ -170,14 +170,19 @@ func WithCountWindow(size, minCalls int) Option {
 // of the calls of the last length, kept in buckets of length/buckets, once
 // at least minCalls calls are in the window. It replaces a count window.
 // Times count from New; with AllowAt, times before New fall in the first
-// bucket. It panics if buckets < 1, length < buckets nanoseconds or
-// minCalls < 0.
+// bucket. Execute and Allow read no clock to find the current bucket: while
+// calls arrive, a runtime timer (no goroutine) moves it at each bucket
+// boundary, and it stops after a bucket with no calls, so an idle breaker
+// holds no timer (the first call after that reads the clock once). It panics
+// if buckets < 1, length < buckets nanoseconds or minCalls < 0.
 func WithTimeWindow(length time.Duration, buckets, minCalls int) Option {
 	if buckets < 1 || length < time.Duration(buckets) || minCalls < 0 {
 		panic("circuitbreaker: WithTimeWindow needs buckets >= 1, length >= buckets ns and minCalls >= 0")
 	}
 	return func(c *config) {
-		c.win = func() window { return newTimeWindow(int64(length)/int64(buckets), buckets) }
+		c.win = func(clock func() int64) window {
+			return newTimeWindow(int64(length)/int64(buckets), buckets, clock)
+		}
 		c.minCalls = int64(minCalls)
 	}
 }
@@ -195,9 +200,9 @@ func WithFailureRate(r float64) Option {
 // trips the breaker when the rate of slow calls in the window reaches rate.
 // Without a window option, a count window of 100 calls with a minimum of 100
 // is used. In the half-open state a slow probe counts as a failure. Slow
-// calls cost a second clock read per call, and Allow then hands out pooled
-// done functions. Default: off. It panics if threshold < 0 or rate is
-// outside [0, 1].
+// calls cost two clock reads per call (its start and end), and Allow then
+// hands out pooled done functions. Default: off. It panics if threshold < 0
+// or rate is outside [0, 1].
 func WithSlowCalls(threshold time.Duration, rate float64) Option {
 	if threshold < 0 || !(rate >= 0 && rate <= 1) {
 		panic("circuitbreaker: WithSlowCalls needs threshold >= 0 and 0 <= rate <= 1")
@@ -310,7 +315,7 @@ func New(opts ...Option) *Breaker {
 	}
 	b := &Breaker{cfg: c, needStart: c.hasSlow, base: time.Now()}
 	if c.win != nil {
-		b.win = c.win()
+		b.win = c.win(b.now)
 	}
 	b.plain = b.win == nil && !b.needStart
 	b.doneClosed = b.finishClosed
@@ -510,9 +515,6 @@ func (b *Breaker) closedOutcome(w uint64, o Outcome, start, now int64) {
 		if b.win == nil {
 			return
 		}
-		if now == noTime && b.win.needsTime() {
-			now = b.now()
-		}
 		b.win.record(now, false, slow)
 		if slow {
 			b.evaluate(w, now)
@@ -524,9 +526,6 @@ func (b *Breaker) closedOutcome(w uint64, o Outcome, start, now int64) {
 		return
 	}
 	if b.win != nil {
-		if now == noTime && b.win.needsTime() {
-			now = b.now()
-		}
 		b.win.record(now, true, slow)
 		b.evaluate(w, now)
 	}
@@ -692,35 +691,55 @@ func Execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context
 	w := b.state.Load()
 	if w&(stateMask|expiredBit) == uint64(Open) || stateOf(w) == ForcedOpen {
 		var zero T
-		return zero, ErrOpen // small enough to inline: a rejection is a load and a compare
+		return zero, ErrOpen // a rejection is a load and a compare
 	}
-	return execute(ctx, b, fn, w)
-}
-
-func execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context) (T, error), w uint64) (T, error) {
-	var t Ticket
-	switch {
-	case stateOf(w) == Closed && !b.needStart:
-		t = Ticket{gen: w, start: noTime, kind: kindClosed}
-	default:
-		var err error
-		if t, err = b.acquire(b.now()); err != nil {
-			var zero T
-			return zero, err
-		}
+	if stateOf(w) != Closed || b.needStart {
+		return execute(ctx, b, fn)
 	}
-	finished := false
-	defer func() {
-		if !finished {
-			b.release(t, noTime, Failure)
-		}
-	}()
+	// The closed state: the ticket is implied, and a success with nothing
+	// to record returns after one load, with no call but fn's.
+	g := panicGuard{b: b, t: Ticket{gen: w, start: noTime, kind: kindClosed}}
+	defer g.check()
 	v, err := fn(ctx)
-	finished = true
+	g.returned = true
 	if err == nil {
-		if t.kind == kindClosed && b.plain && b.consec.Load() == 0 {
+		if b.plain && b.consec.Load() == 0 {
 			return v, nil // nothing to record: no write, no clock
 		}
+		b.release(g.t, noTime, Success)
+	} else {
+		b.release(g.t, noTime, b.cfg.classify(err))
+	}
+	return v, err
+}
+
+// panicGuard counts a call that panicked as a failure; deferred, it costs
+// no closure.
+type panicGuard struct {
+	b        *Breaker
+	t        Ticket
+	returned bool
+}
+
+func (g *panicGuard) check() {
+	if !g.returned {
+		g.b.release(g.t, noTime, Failure)
+	}
+}
+
+// execute is Execute when the call needs a ticket from acquire: half-open,
+// open past its period, disabled, or a start time for slow calls.
+func execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context) (T, error)) (T, error) {
+	t, err := b.acquire(b.now())
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	g := panicGuard{b: b, t: t}
+	defer g.check()
+	v, err := fn(ctx)
+	g.returned = true
+	if err == nil {
 		b.release(t, noTime, Success)
 	} else {
 		b.release(t, noTime, b.cfg.classify(err))

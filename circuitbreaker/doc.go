@@ -18,8 +18,8 @@
 //
 // Execute wraps one call; Allow splits it in two for streams and middleware.
 // In the closed state with the consecutive rule, a successful call costs two
-// atomic loads and writes nothing; a count window adds one atomic add, a
-// time window one clock read and one atomic add. In the open state a
-// rejection is one atomic load. Transport wraps an http.RoundTripper with one
-// Breaker per host.
+// atomic loads and writes nothing; a count window or a time window adds one
+// atomic add (a runtime timer moves a time window's buckets, so no call
+// reads the clock for them). In the open state a rejection is one atomic
+// load. Transport wraps an http.RoundTripper with one Breaker per host.
 package circuitbreaker

@@ -3,16 +3,17 @@ package circuitbreaker
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A window counts the outcomes of recent calls. Implementations are safe for
 // concurrent use.
 type window interface {
-	// needsTime reports whether record and counts use now.
-	needsTime() bool
-	// record adds one call. It costs at most one contended atomic add.
+	// record adds one call, at now or, if now is noTime, at the present.
+	// It costs at most one contended atomic add.
 	record(now int64, failure, slow bool)
-	// counts returns the calls, failures and slow calls in the window.
+	// counts returns the calls, failures and slow calls in the window at
+	// now or, if now is noTime, at the present.
 	counts(now int64) (calls, failures, slow int64)
 	// reset empties the window.
 	reset()
@@ -40,8 +41,6 @@ const (
 func newCountWindow(size int) *countWindow {
 	return &countWindow{size: int64(size), slots: make([]atomic.Uint32, size)}
 }
-
-func (w *countWindow) needsTime() bool { return false }
 
 func (w *countWindow) record(_ int64, failure, slow bool) {
 	v := uint32(slotFilled)
@@ -106,21 +105,31 @@ type bucket struct {
 // so counts costs a few loads whatever n is. A call that records into a
 // bucket after it was folded (a race of nanoseconds at a bucket boundary)
 // is kept in the bucket but not in the totals.
+//
+// Calls at the present (now == noTime) read no clock while the window
+// ticks: a runtime timer (no goroutine) moves the current bucket at each
+// bucket boundary, so such a call is a load and an atomic add. The timer
+// stops after a bucket with no calls; the next call then reads the clock
+// once and starts it again. The current bucket can thus lag the clock by
+// the timer's delay in firing, typically well under a millisecond.
 type timeWindow struct {
-	cur     atomic.Int64 // index of the current bucket (now / width)
+	cur     atomic.Int64 // index of the current bucket << 1, | ticking while the timer runs
 	_       [56]byte
 	width   int64
 	buckets []bucket
+	clock   func() int64 // ns since the breaker's base
 	mu      sync.Mutex
+	timer   *time.Timer // guarded by mu
 	totals  [numCats]atomic.Int64
 }
 
-func newTimeWindow(width int64, n int) *timeWindow {
-	w := &timeWindow{width: width, buckets: make([]bucket, n)}
-	return w
-}
+// ticking is the bit of timeWindow.cur set while the timer moves the
+// current bucket.
+const ticking = 1
 
-func (w *timeWindow) needsTime() bool { return true }
+func newTimeWindow(width int64, n int, clock func() int64) *timeWindow {
+	return &timeWindow{width: width, buckets: make([]bucket, n), clock: clock}
+}
 
 func (w *timeWindow) index(now int64) int64 {
 	if now < 0 {
@@ -129,12 +138,27 @@ func (w *timeWindow) index(now int64) int64 {
 	return now / w.width
 }
 
-func (w *timeWindow) record(now int64, failure, slow bool) {
-	c := w.cur.Load()
-	if idx := w.index(now); idx > c {
-		w.rotate(idx)
-		c = idx
+// current returns the index of the bucket for a call at now (noTime: the
+// present), moving the window forward if needed.
+func (w *timeWindow) current(now int64) int64 {
+	cw := w.cur.Load()
+	if now == noTime {
+		if cw&ticking != 0 {
+			return cw >> 1
+		}
+		now = w.clock()
+		w.rotate(w.index(now), now, true)
+		return w.cur.Load() >> 1
 	}
+	if idx := w.index(now); idx > cw>>1 {
+		w.rotate(idx, now, false)
+		return w.cur.Load() >> 1
+	}
+	return cw >> 1
+}
+
+func (w *timeWindow) record(now int64, failure, slow bool) {
+	c := w.current(now)
 	cat := catSuccess
 	if failure {
 		cat = catFailure
@@ -145,34 +169,84 @@ func (w *timeWindow) record(now int64, failure, slow bool) {
 	w.buckets[c%int64(len(w.buckets))].n[cat].Add(1)
 }
 
-// rotate makes idx the current bucket.
-func (w *timeWindow) rotate(idx int64) {
+// rotate makes idx the current bucket if it is later than the current one,
+// at now. With start, it also starts the timer if it is not running.
+func (w *timeWindow) rotate(idx, now int64, start bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	c := w.cur.Load()
-	if idx <= c {
+	cw := w.cur.Load()
+	c, tick := cw>>1, cw&ticking
+	if idx > c {
+		w.advanceLocked(c, idx)
+		c = idx
+	}
+	if start && tick == 0 {
+		w.armLocked(c, now)
+		tick = ticking
+	}
+	w.cur.Store(c<<1 | tick)
+}
+
+// armLocked sets the timer for the end of bucket c, at now.
+func (w *timeWindow) armLocked(c, now int64) {
+	d := time.Duration(max((c+1)*w.width-now, 1))
+	if w.timer == nil {
+		w.timer = time.AfterFunc(d, w.tick)
+	} else {
+		w.timer.Reset(d)
+	}
+}
+
+// tick runs at a bucket boundary: it moves the current bucket and sets the
+// timer for the next boundary, or stops if the bucket that ended was empty.
+func (w *timeWindow) tick() {
+	now := w.clock()
+	idx := w.index(now)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cw := w.cur.Load()
+	if cw&ticking == 0 {
+		return // defensive: only a ticking window has a pending timer
+	}
+	c := cw >> 1
+	var calls int64
+	cb := &w.buckets[c%int64(len(w.buckets))]
+	for k := range cb.n {
+		calls += cb.n[k].Load()
+	}
+	if idx > c {
+		w.advanceLocked(c, idx)
+		c = idx
+	}
+	if calls == 0 {
+		w.cur.Store(c << 1) // idle: the next call reads the clock
 		return
 	}
+	w.armLocked(c, now)
+	w.cur.Store(c<<1 | ticking)
+}
+
+// advanceLocked moves the current bucket from c to idx > c.
+func (w *timeWindow) advanceLocked(c, idx int64) {
 	n := int64(len(w.buckets))
 	if idx-c >= n {
 		w.clearLocked()
-	} else {
-		cb := &w.buckets[c%n]
-		for k := range cb.n {
-			v := cb.n[k].Load()
-			cb.folded[k] = v
-			w.totals[k].Add(v)
-		}
-		for e := c + 1; e <= idx; e++ {
-			b := &w.buckets[e%n]
-			for k := range b.n {
-				w.totals[k].Add(-b.folded[k])
-				b.folded[k] = 0
-				b.n[k].Store(0)
-			}
+		return
+	}
+	cb := &w.buckets[c%n]
+	for k := range cb.n {
+		v := cb.n[k].Load()
+		cb.folded[k] = v
+		w.totals[k].Add(v)
+	}
+	for e := c + 1; e <= idx; e++ {
+		b := &w.buckets[e%n]
+		for k := range b.n {
+			w.totals[k].Add(-b.folded[k])
+			b.folded[k] = 0
+			b.n[k].Store(0)
 		}
 	}
-	w.cur.Store(idx)
 }
 
 func (w *timeWindow) clearLocked() {
@@ -189,11 +263,7 @@ func (w *timeWindow) clearLocked() {
 }
 
 func (w *timeWindow) counts(now int64) (calls, failures, slow int64) {
-	c := w.cur.Load()
-	if idx := w.index(now); idx > c {
-		w.rotate(idx)
-		c = idx
-	}
+	c := w.current(now)
 	cb := &w.buckets[c%int64(len(w.buckets))]
 	var v [numCats]int64
 	for k := range v {
