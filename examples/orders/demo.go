@@ -118,7 +118,7 @@ func runDemo(ctx context.Context, b *backends, log *slog.Logger) (*report, error
 	nodeCtx := map[string]context.CancelFunc{}
 	electors := map[string]interface{ Term() (uint64, bool) }{}
 	for _, node := range []string{"node-1", "node-2"} {
-		e := svc.elector(node, 300*time.Millisecond)
+		e := svc.elector(node, time.Second)
 		nctx, stop := context.WithCancel(bgCtx)
 		nodeCtx[node], electors[node] = stop, e
 		bg.Go(func() { e.Run(nctx, svc.lead(node, 100*time.Millisecond)) })
