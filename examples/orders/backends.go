@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -78,16 +79,20 @@ func memoryBackends() (*backends, error) {
 }
 
 // redisBackends connects to addr. Every key lives under prefix, so processes
-// started with the same prefix share order IDs' worker leases, rate limits,
-// idempotency keys, the email queue, the leader election and the coupons.
-func redisBackends(ctx context.Context, addr, prefix string) (*backends, error) {
+// started with the same prefix share rate limits, idempotency keys, the email
+// queue, the leader election and the coupons. The idgen worker leases live
+// under idPrefix: a fresh one makes the first Acquire wait one lease TTL (it
+// cannot know whether an earlier holder is still issuing), so a demo run that
+// wants fresh state elsewhere keeps its idgen prefix.
+func redisBackends(ctx context.Context, log *slog.Logger, addr, idPrefix, prefix string) (*backends, error) {
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
 		return nil, err
 	}
 	// Each process leases a distinct idgen worker ID for as long as it runs.
-	lease, err := redisidgen.Acquire(ctx, rdb, redisidgen.WithPrefix(prefix+"idgen:"))
+	log.Info("leasing an idgen worker ID (the first lease under a prefix waits its TTL)")
+	lease, err := redisidgen.Acquire(ctx, rdb, redisidgen.WithPrefix(idPrefix+"idgen:"), redisidgen.WithTTL(5*time.Second))
 	if err != nil {
 		rdb.Close()
 		return nil, err

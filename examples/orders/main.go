@@ -77,10 +77,11 @@ func run(ctx context.Context, log *slog.Logger, demo bool, addr, redisAddr, pref
 	if redisAddr == "" {
 		b, err = memoryBackends()
 	} else {
+		statePrefix := prefix
 		if demo {
-			prefix = runPrefix(prefix) // a demo run starts from empty state
+			statePrefix = runPrefix(prefix) // a demo run starts from empty state
 		}
-		b, err = redisBackends(ctx, redisAddr, prefix)
+		b, err = redisBackends(ctx, log, redisAddr, prefix, statePrefix)
 	}
 	if err != nil {
 		return err
@@ -109,7 +110,7 @@ func serve(ctx context.Context, log *slog.Logger, b *backends, addr, node string
 	// A flaky upstream: one call in ten fails.
 	up := newUpstream(20 * time.Millisecond)
 	up.set(10, false)
-	svc := newService(log.With("node", node), b, up, newMailer(50*time.Millisecond), defaultConfig())
+	svc := newService(log, b, up, newMailer(50*time.Millisecond), defaultConfig())
 	publishStats(svc)
 
 	w := queue.NewWorker(b.emails, svc.sendEmail,
