@@ -51,6 +51,13 @@ type backends struct {
 	close   func()
 }
 
+// idLeaseTTL and idMaxLead tune the idgen worker leases in Redis: a process
+// that stops renewing stops issuing within idMaxLead before its lease ends.
+var (
+	idLeaseTTL = 5 * time.Second
+	idMaxLead  = time.Second
+)
+
 const (
 	emailMaxAttempts = 3
 	couponCapacity   = 100_000
@@ -84,15 +91,15 @@ func memoryBackends() (*backends, error) {
 // under idPrefix: a fresh one makes the first Acquire wait one lease TTL (it
 // cannot know whether an earlier holder is still issuing), so a demo run that
 // wants fresh state elsewhere keeps its idgen prefix.
-func redisBackends(ctx context.Context, log *slog.Logger, addr, idPrefix, prefix string) (*backends, error) {
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
+// It closes rdb when the backends are closed.
+func redisBackends(ctx context.Context, log *slog.Logger, rdb *redis.Client, idPrefix, prefix string) (*backends, error) {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
 		return nil, err
 	}
 	// Each process leases a distinct idgen worker ID for as long as it runs.
 	log.Info("leasing an idgen worker ID (the first lease under a prefix waits its TTL)")
-	lease, err := redisidgen.Acquire(ctx, rdb, redisidgen.WithPrefix(idPrefix+"idgen:"), redisidgen.WithTTL(5*time.Second))
+	lease, err := redisidgen.Acquire(ctx, rdb, redisidgen.WithPrefix(idPrefix+"idgen:"), redisidgen.WithTTL(idLeaseTTL), redisidgen.WithMaxLead(idMaxLead))
 	if err != nil {
 		rdb.Close()
 		return nil, err

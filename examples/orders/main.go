@@ -41,6 +41,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/distkit/distkit/backoff"
 	"github.com/distkit/distkit/queue"
 )
@@ -81,7 +83,7 @@ func run(ctx context.Context, log *slog.Logger, demo bool, addr, redisAddr, pref
 		if demo {
 			statePrefix = runPrefix(prefix) // a demo run starts from empty state
 		}
-		b, err = redisBackends(ctx, log, redisAddr, prefix, statePrefix)
+		b, err = redisBackends(ctx, log, redis.NewClient(&redis.Options{Addr: redisAddr}), prefix, statePrefix)
 	}
 	if err != nil {
 		return err

@@ -307,7 +307,13 @@ func (s *service) sendEmail(ctx context.Context, d queue.Delivery) error {
 	if err := json.Unmarshal(d.Body, &job); err != nil {
 		return err // dead after MaxAttempts; a real service would dead-letter at once
 	}
-	return s.mail.send(ctx, job)
+	// The queue delivers at least once: a worker stopped while sending may
+	// have sent the email before its message was given back. idempotency.Do
+	// on the order ID makes the send happen once, however many deliveries.
+	_, err := idempotency.Do(ctx, s.b.idem, "email:"+job.Order.String(), func(ctx context.Context) (bool, error) {
+		return true, s.mail.send(ctx, job)
+	})
+	return err
 }
 
 // nightly is the job only the leader runs: here it counts the orders and
