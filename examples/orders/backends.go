@@ -41,7 +41,7 @@ type couponSet interface {
 // process, or in Redis for several processes sharing the same prefix.
 type backends struct {
 	kind    string // "memory" or "redis"
-	ids     interface{ Next() (idgen.ID, error) }
+	ids     idgen.Generator
 	worker  int64 // the idgen worker ID of this process
 	limiter ratelimit.Limiter
 	idem    idempotency.Store

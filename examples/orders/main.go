@@ -13,7 +13,16 @@
 //   - a bloom filter of redeemed coupon codes;
 //   - a hashring.Ring picking the inventory shard of each item.
 //
-// It serves /debug/vars (expvar) with what each primitive did.
+// It serves /debug/vars (expvar) with what each primitive did, under
+// "distkit": the Stats of the primitives that have them (the breaker, the
+// email workers, the queue's counts, the bloom filter's fill) and counters the
+// service keeps around the others. To bridge them to Prometheus, register
+// collectors.NewExpvarCollector from prometheus/client_golang for the fields
+// you want; for OpenTelemetry, read the same snapshot from an observable
+// gauge's callback (metric.WithInt64Callback).
+//
+// The orders themselves stay in the memory of the process that created them:
+// a real service keeps them in its database.
 //
 // By default everything lives in memory; with -redis ADDR the rate limits,
 // idempotency keys, email queue, election, coupons and ID leases live in Redis,
