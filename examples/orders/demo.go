@@ -149,6 +149,7 @@ func runDemo(ctx context.Context, b *backends, log *slog.Logger) (*report, error
 	// coupon is redeemed twice, and one address bounces.
 	up.set(4, false)
 	var wg sync.WaitGroup
+	welcomed := make(chan struct{}) // closed once alice redeemed WELCOME10
 	wg.Go(func() {
 		for i := range 8 {
 			req := orderRequest{Item: fmt.Sprintf("sku-%d", i%5), Qty: 1 + i%3, Amount: 1000 + 100*i, Email: "alice@example.com"}
@@ -159,14 +160,17 @@ func runDemo(ctx context.Context, b *backends, log *slog.Logger) (*report, error
 				req.Email = "alice@bounce.example"
 			}
 			cl.order(ctx, "alice", fmt.Sprintf("alice-%d", i), req, i%3 == 1)
+			if i == 0 {
+				close(welcomed)
+			}
 		}
 	})
 	wg.Go(func() {
-		time.Sleep(20 * time.Millisecond) // after alice redeemed WELCOME10
 		for i := range 4 {
 			req := orderRequest{Item: fmt.Sprintf("sku-%d", 10+i), Qty: 2, Amount: 2500, Email: "bob@example.com"}
 			switch i {
 			case 1:
+				<-welcomed
 				req.Coupon = "WELCOME10" // already redeemed by alice: 409
 			case 2:
 				req.Coupon = "SPRING-7"
