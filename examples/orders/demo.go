@@ -429,7 +429,7 @@ func (c *client) get(ctx context.Context, who string, id idgen.ID) int {
 // print writes the report for a human.
 func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "orders demo (%s backends), %v\n", r.Backend, r.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "  idgen:          %d order IDs issued for %d orders (failed payments used some)\n", r.IDsIssued, r.Orders)
+	fmt.Fprintf(w, "  idgen:          %d order IDs issued for %d orders (each failed payment attempt burns one)\n", r.IDsIssued, r.Orders)
 	fmt.Fprintf(w, "  idempotency:    %d keys created %d orders; %d lost responses retried, %d replays, max %d ID per key\n",
 		r.Keys, r.Orders, r.LostResponses, r.Replays, r.IDsPerKey)
 	fmt.Fprintf(w, "  payments:       %d orders charged, %d charged twice or without an order\n", r.Charges, r.ChargedTwice)
@@ -437,7 +437,7 @@ func (r *report) print(w io.Writer) {
 		r.PayAttempts, r.PayRetries, r.BudgetRefusals, r.UpstreamFailures)
 	fmt.Fprintf(w, "  circuitbreaker: %d trips, %d calls rejected while open, transitions %v, now %s\n",
 		r.BreakerTrips, r.BreakerRejected, r.Transitions, r.FinalState)
-	fmt.Fprintf(w, "  ratelimit:      burst of %d got %d x 429; neighbour served: %v; 429s on orders: %d\n",
+	fmt.Fprintf(w, "  ratelimit:      burst of %d got %d x 429; neighbour served: %v; retried order POSTs got %d x 429\n",
 		r.Burst, r.Burst429, r.NeighbourOK, r.Others429)
 	fmt.Fprintf(w, "  bloom:          %d coupon reuse rejected\n", r.CouponRejected)
 	fmt.Fprintf(w, "  queue:          %d emails sent (%d duplicates), %d bounces, %d dead letters %v (bouncing orders %v)\n",
