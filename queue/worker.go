@@ -45,7 +45,6 @@ type PanicError struct {
 }
 
 // Error describes the panic value.
-// Error describes the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("queue: handler panicked: %v", e.Value) }
 
 // WorkerStats counts what a Worker did since it was created.
@@ -237,14 +236,17 @@ func (w *Worker) Run(ctx context.Context) error {
 			})
 		}
 	}
-	// takeAcks returns the pending receipts; if there are none and block is
-	// set, it counts the caller as blocking.
+	// takeAcks returns the pending receipts. With block set it also counts
+	// the caller as blocking, under the same lock: a handler that finishes
+	// after that acks by itself, so no receipt is left in pending while
+	// every loop waits in Receive (it would stay unacked until its message
+	// was redelivered).
 	takeAcks := func(block bool) []Receipt {
 		mu.Lock()
 		defer mu.Unlock()
 		acks := pending
 		pending = nil
-		if len(acks) == 0 && block {
+		if block {
 			blocking++
 		}
 		return acks
@@ -291,12 +293,8 @@ func (w *Worker) Run(ctx context.Context) error {
 						w.processed.Add(uint64(len(acks) - void))
 						w.lost.Add(uint64(void))
 						if len(ds) == 0 {
-							if acks := takeAcks(true); len(acks) > 0 {
-								ackNow(acks) // rare: a handler finished meanwhile
-								mu.Lock()
-								blocking++
-								mu.Unlock()
-							}
+							// Rarely, a handler finished during the round trip.
+							ackNow(takeAcks(true))
 							ds, err = w.q.Receive(ctx, n, w.visibility)
 							mu.Lock()
 							blocking--
