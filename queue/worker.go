@@ -18,8 +18,10 @@ type Handler func(ctx context.Context, d Delivery) error
 
 // A RetryPolicy says how long to wait before redelivering a message whose
 // attempt failed. Delay gets the number of the failed attempt, 1 for the
-// first. Any backoff.Policy satisfies it. It must be safe for concurrent
-// use.
+// first. It must be safe for concurrent use. Every
+// [github.com/distkit/distkit/backoff.Policy] satisfies it, so the policies
+// of package backoff (Constant, Linear, Exponential, with or without
+// jitter) can be passed to WithRetryPolicy as they are.
 type RetryPolicy interface {
 	Delay(attempt int) time.Duration
 }
