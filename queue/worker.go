@@ -18,8 +18,10 @@ type Handler func(ctx context.Context, d Delivery) error
 
 // A RetryPolicy says how long to wait before redelivering a message whose
 // attempt failed. Delay gets the number of the failed attempt, 1 for the
-// first. Any backoff.Policy satisfies it. It must be safe for concurrent
-// use.
+// first. It must be safe for concurrent use. Every
+// [github.com/distkit/distkit/backoff.Policy] satisfies it, so the policies
+// of package backoff (Constant, Linear, Exponential, with or without
+// jitter) can be passed to WithRetryPolicy as they are.
 type RetryPolicy interface {
 	Delay(attempt int) time.Duration
 }
@@ -44,7 +46,6 @@ type PanicError struct {
 	Stack []byte // the goroutine's stack at the panic
 }
 
-// Error describes the panic value.
 // Error describes the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("queue: handler panicked: %v", e.Value) }
 
@@ -237,14 +238,17 @@ func (w *Worker) Run(ctx context.Context) error {
 			})
 		}
 	}
-	// takeAcks returns the pending receipts; if there are none and block is
-	// set, it counts the caller as blocking.
+	// takeAcks returns the pending receipts. With block set it also counts
+	// the caller as blocking, under the same lock: a handler that finishes
+	// after that acks by itself, so no receipt is left in pending while
+	// every loop waits in Receive (it would stay unacked until its message
+	// was redelivered).
 	takeAcks := func(block bool) []Receipt {
 		mu.Lock()
 		defer mu.Unlock()
 		acks := pending
 		pending = nil
-		if len(acks) == 0 && block {
+		if block {
 			blocking++
 		}
 		return acks
@@ -291,12 +295,8 @@ func (w *Worker) Run(ctx context.Context) error {
 						w.processed.Add(uint64(len(acks) - void))
 						w.lost.Add(uint64(void))
 						if len(ds) == 0 {
-							if acks := takeAcks(true); len(acks) > 0 {
-								ackNow(acks) // rare: a handler finished meanwhile
-								mu.Lock()
-								blocking++
-								mu.Unlock()
-							}
+							// Rarely, a handler finished during the round trip.
+							ackNow(takeAcks(true))
 							ds, err = w.q.Receive(ctx, n, w.visibility)
 							mu.Lock()
 							blocking--

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/distkit/distkit/backoff"
 	"github.com/distkit/distkit/examples/internal/redisaddr"
 	"github.com/distkit/distkit/queue"
 	"github.com/distkit/distkit/queue/redisqueue"
@@ -66,7 +67,8 @@ func main() {
 		time.Sleep(time.Millisecond) // the work
 		return nil
 	}
-	retry := queue.RetryFunc(func(attempt int) time.Duration { return time.Duration(attempt) * 20 * time.Millisecond })
+	// Retries wait 20ms, 40ms, 60ms, ... up to a second.
+	retry := backoff.NewLinear(20*time.Millisecond, 20*time.Millisecond, time.Second)
 
 	runCtx, stop := context.WithCancel(ctx)
 	pools := make([]*queue.Worker, *workers)
