@@ -256,10 +256,16 @@ func (f *Filter) missing(h uint64) uint64 {
 	// bits the processor can start on the next key (or, in Scalable, the next
 	// stage) while this one's line is still on its way.
 	w0, s := wordSteps(h)
+	k := f.geom.K
 	var miss uint64
-	for i := range f.geom.K {
-		miss |= 1 << (h1 >> 26) &^ atomic.LoadUint64(&b[wordOf(w0, s, i)])
+	for i := 0; i < k; i += 2 {
+		m := uint64(1) << (h1 >> 26)
 		h1, h2 = h1+h2, h2+uint32(i)<<23
+		if i+1 < k {
+			m |= 1 << (h1 >> 26)
+			h1, h2 = h1+h2, h2+uint32(i+1)<<23
+		}
+		miss |= m &^ atomic.LoadUint64(&b[wordOf(w0, s, i)])
 	}
 	return miss
 }

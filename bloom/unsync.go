@@ -66,10 +66,16 @@ func (u *Unsync) TestHash(h uint64) bool {
 	_, b := u.block(h)
 	h1, h2 := positions(h)
 	w0, s := wordSteps(h)
+	k := u.geom.K
 	var miss uint64
-	for i := range u.geom.K {
-		miss |= 1 << (h1 >> 26) &^ b[wordOf(w0, s, i)]
+	for i := 0; i < k; i += 2 {
+		m := uint64(1) << (h1 >> 26)
 		h1, h2 = h1+h2, h2+uint32(i)<<23
+		if i+1 < k {
+			m |= 1 << (h1 >> 26)
+			h1, h2 = h1+h2, h2+uint32(i+1)<<23
+		}
+		miss |= m &^ b[wordOf(w0, s, i)]
 	}
 	return miss == 0
 }
