@@ -9,7 +9,7 @@
 // (9.59 at 1%, 14.38 at 0.1%); blocking costs accuracy, because blocks hold a
 // Poisson-distributed number of keys, so New sizes by the Poisson block model
 // instead (see Size) and aims at 0.93 p to absorb the double hashing: about
-// 10.1 bits per key and K = 6 at 1%, 15.7 and K = 9 at 0.1%. The tests
+// 10.2 bits per key and K = 6 at 1%, 15.8 and K = 9 at 0.1%. The tests
 // measure the rate over 1M absent keys at 0.95 p or so.
 //
 // Filter is safe for concurrent use (atomic OR on the words); Unsync is the

@@ -85,8 +85,8 @@ func ExampleSize() {
 		fmt.Printf("p=%v: K=%d, %.1f bits per key\n", p, g.K, float64(g.Bits())/1e6)
 	}
 	// Output:
-	// p=0.01: K=6, 10.1 bits per key
-	// p=0.001: K=9, 15.7 bits per key
+	// p=0.01: K=6, 10.2 bits per key
+	// p=0.001: K=9, 15.8 bits per key
 }
 
 func ExampleScalable() {

@@ -39,24 +39,62 @@ func (g Geometry) Valid() bool {
 func (g Geometry) Bits() uint64 { return g.Blocks * BlockBits }
 
 // blockedFPR returns the expected false-positive rate of a blocked filter with
-// c bits per key and k bits per key within a 512-bit block.
+// c bits per key and k bits per key within a 512-bit block, two to a word in
+// ceil(k/2) distinct words of the block (see wordSteps).
 func blockedFPR(c float64, k int) float64 {
 	lambda := BlockBits / c
+	words := min((k+1)/2, blockWords)
+	q := float64(words) / blockWords // the chance a key touches a given word
+	perHit := float64(k) / float64(words)
+	logq := math.Log1p(-1.0 / 64)
 	// Sum the Poisson terms around the mean; the tails beyond 12 standard
 	// deviations are negligible at any rate we size for.
 	sd := math.Sqrt(lambda)
 	lo := int(math.Max(0, math.Floor(lambda-12*sd-2)))
 	hi := int(math.Ceil(lambda + 12*sd + 2))
-	logq := math.Log1p(-1.0 / BlockBits)
 	lg, _ := math.Lgamma(float64(lo + 1))
 	pj := math.Exp(float64(lo)*math.Log(lambda) - lambda - lg)
+	bs := wordBits(k)
 	var sum float64
 	for j := lo; j <= hi; j++ {
-		fill := -math.Expm1(float64(k*j) * logq)
-		sum += pj * math.Pow(fill, float64(k))
+		// Of the j keys in the block, a binomial number t touch a given
+		// word, each setting perHit of its 64 bits; a query needs b bits
+		// in each of its words, found with probability E[fill(t)^b].
+		var e [4]float64                // E[fill^b] for b = 1 to 4 (MaxK = 32 puts 4 in a word)
+		pt := math.Pow(1-q, float64(j)) // Binomial(j, q) at t = 0
+		for t := 0; t <= j; t++ {
+			if q == 1 {
+				pt = 0
+				if t == j {
+					pt = 1
+				}
+			}
+			fill := -math.Expm1(perHit * float64(t) * logq)
+			for b, fb := 0, fill; b < len(e); b, fb = b+1, fb*fill {
+				e[b] += pt * fb
+			}
+			if q < 1 {
+				pt *= float64(j-t) / float64(t+1) * q / (1 - q)
+			}
+		}
+		v := 1.0
+		for _, b := range bs {
+			v *= e[b-1]
+		}
+		sum += pj * v
 		pj *= lambda / float64(j+1)
 	}
 	return sum
+}
+
+// wordBits returns how many of a key's k bits fall in each of the words it
+// touches (see wordOf).
+func wordBits(k int) []int {
+	bs := make([]int, min((k+1)/2, blockWords))
+	for i := range k {
+		bs[(i>>1)%blockWords]++
+	}
+	return bs
 }
 
 // bitsPerKey returns the smallest c with blockedFPR(c, k) <= p.

@@ -4,7 +4,7 @@ import "github.com/cespare/xxhash/v2"
 
 // An Unsync is a Filter for use by one goroutine at a time: its Add and Test
 // use plain loads and stores instead of atomic ones, which makes an insert
-// about three times cheaper (BenchmarkFilterAdd: no locked instructions). It
+// about a quarter cheaper (BenchmarkFilterAdd: no locked instructions). It
 // is not safe for concurrent use; to share the keys once the adding is done,
 // share &u.Filter, whose methods are safe for concurrent use.
 //
@@ -43,11 +43,20 @@ func (u *Unsync) AddHash(h uint64) { u.addHash(h) }
 
 func (u *Unsync) addHash(h uint64) bool {
 	_, b := u.block(h)
-	m := masks(h, u.geom.K)
+	h1, h2 := positions(h)
+	w0, s := wordSteps(h)
+	k := u.geom.K
 	var miss uint64
-	for w := range blockWords {
-		miss |= m[w] &^ b[w]
-		b[w] |= m[w]
+	for i := 0; i < k; i += 2 {
+		m := uint64(1) << (h1 >> 26)
+		h1, h2 = h1+h2, h2+uint32(i)<<23
+		if i+1 < k {
+			m |= 1 << (h1 >> 26)
+			h1, h2 = h1+h2, h2+uint32(i+1)<<23
+		}
+		w := &b[wordOf(w0, s, i)]
+		miss |= m &^ *w
+		*w |= m
 	}
 	return miss != 0
 }
@@ -56,11 +65,17 @@ func (u *Unsync) addHash(h uint64) bool {
 func (u *Unsync) TestHash(h uint64) bool {
 	_, b := u.block(h)
 	h1, h2 := positions(h)
+	w0, s := wordSteps(h)
+	k := u.geom.K
 	var miss uint64
-	for i := range u.geom.K {
-		p := h1 >> 23
-		miss |= 1 << (p & 63) &^ b[(p>>6)&7]
+	for i := 0; i < k; i += 2 {
+		m := uint64(1) << (h1 >> 26)
 		h1, h2 = h1+h2, h2+uint32(i)<<23
+		if i+1 < k {
+			m |= 1 << (h1 >> 26)
+			h1, h2 = h1+h2, h2+uint32(i+1)<<23
+		}
+		miss |= m &^ b[wordOf(w0, s, i)]
 	}
 	return miss == 0
 }
