@@ -151,14 +151,32 @@ func random(src rand.Source, n time.Duration) time.Duration {
 	return time.Duration(hi)
 }
 
-// A FullJitter policy waits a uniform random duration in [0, p.Delay(n)]:
-// the AWS analysis's best at spreading competing clients. It is safe for
-// concurrent use when its Source is (the default one is).
-type FullJitter struct {
+// jittered is what the jitter policies share: the policy they wrap, that
+// policy again when it is an Exponential (so the common case is a direct,
+// inlinable call rather than an interface call), and the random source.
+type jittered struct {
 	p   Policy
 	exp *Exponential // p, when it is one: called directly
 	src rand.Source
 }
+
+func newJittered(p Policy, src rand.Source) jittered {
+	e, _ := p.(*Exponential)
+	return jittered{p: p, exp: e, src: src}
+}
+
+// base returns the wrapped policy's delay for attempt.
+func (j *jittered) base(attempt int) time.Duration {
+	if j.exp != nil {
+		return j.exp.Delay(attempt)
+	}
+	return j.p.Delay(attempt)
+}
+
+// A FullJitter policy waits a uniform random duration in [0, p.Delay(n)]:
+// the AWS analysis's best at spreading competing clients. It is safe for
+// concurrent use when its Source is (the default one is).
+type FullJitter struct{ j jittered }
 
 // NewFullJitter returns a FullJitter over p. A nil src draws from the
 // runtime's per-thread wyrand generator: a few nanoseconds, no lock and no
@@ -171,29 +189,18 @@ func NewFullJitter(p Policy, src rand.Source) *FullJitter {
 	if p == nil {
 		panic("backoff: NewFullJitter with a nil Policy")
 	}
-	e, _ := p.(*Exponential)
-	return &FullJitter{p: p, exp: e, src: src}
+	return &FullJitter{newJittered(p, src)}
 }
 
 // Delay returns a uniform random duration in [0, p.Delay(attempt)].
-func (j *FullJitter) Delay(attempt int) time.Duration {
-	var d time.Duration
-	if j.exp != nil {
-		d = j.exp.Delay(attempt)
-	} else {
-		d = j.p.Delay(attempt)
-	}
-	return random(j.src, d)
+func (f *FullJitter) Delay(attempt int) time.Duration {
+	return random(f.j.src, f.j.base(attempt))
 }
 
 // An EqualJitter policy waits half of p.Delay(n) plus a uniform random
 // duration in [0, p.Delay(n)/2]: never less than half the delay. It is safe
 // for concurrent use when its Source is (the default one is).
-type EqualJitter struct {
-	p   Policy
-	exp *Exponential // p, when it is one: called directly
-	src rand.Source
-}
+type EqualJitter struct{ j jittered }
 
 // NewEqualJitter returns an EqualJitter over p; src is as for
 // NewFullJitter. It panics if p is nil.
@@ -201,21 +208,15 @@ func NewEqualJitter(p Policy, src rand.Source) *EqualJitter {
 	if p == nil {
 		panic("backoff: NewEqualJitter with a nil Policy")
 	}
-	e, _ := p.(*Exponential)
-	return &EqualJitter{p: p, exp: e, src: src}
+	return &EqualJitter{newJittered(p, src)}
 }
 
 // Delay returns d/2 + a uniform random duration in [0, d - d/2], where
 // d = p.Delay(attempt).
-func (j *EqualJitter) Delay(attempt int) time.Duration {
-	var d time.Duration
-	if j.exp != nil {
-		d = j.exp.Delay(attempt)
-	} else {
-		d = j.p.Delay(attempt)
-	}
+func (e *EqualJitter) Delay(attempt int) time.Duration {
+	d := e.j.base(attempt)
 	h := d / 2
-	return h + random(j.src, d-h)
+	return h + random(e.j.src, d-h)
 }
 
 // A DecorrelatedJitter policy waits min(cap, uniform in [base, 3*prev]),
