@@ -162,6 +162,18 @@ func (f *Filter) block(h uint64) (uint64, *[blockWords]uint64) {
 	return i, (*[blockWords]uint64)(f.words[i*blockWords : i*blockWords+blockWords])
 }
 
+// pairMask returns the mask of the key's bits i and, when i+1 < k, i+1,
+// which share a word, and the double-hashing state advanced past them.
+func pairMask(h1, h2 uint32, i, k int) (m uint64, n1, n2 uint32) {
+	m = 1 << (h1 >> 26)
+	h1, h2 = h1+h2, h2+uint32(i)<<23
+	if i+1 < k {
+		m |= 1 << (h1 >> 26)
+		h1, h2 = h1+h2, h2+uint32(i+1)<<23
+	}
+	return m, h1, h2
+}
+
 // masks returns, for each word of a block, the bits hash h sets there.
 func masks(h uint64, k int) (m [blockWords]uint64) {
 	h1, h2 := positions(h)
@@ -209,12 +221,8 @@ func (f *Filter) addHash(h uint64) bool {
 	// some of them. A locked OR costs tens of cycles and takes the cache
 	// line for writing, and re-adding a present key needs none.
 	for i := 0; i < k; i += 2 {
-		m := uint64(1) << (h1 >> 26)
-		h1, h2 = h1+h2, h2+uint32(i)<<23
-		if i+1 < k {
-			m |= 1 << (h1 >> 26)
-			h1, h2 = h1+h2, h2+uint32(i+1)<<23
-		}
+		var m uint64
+		m, h1, h2 = pairMask(h1, h2, i, k)
 		w := &b[wordOf(w0, s, i)]
 		if m&^atomic.LoadUint64(w) != 0 {
 			atomic.OrUint64(w, m)
@@ -259,12 +267,8 @@ func (f *Filter) missing(h uint64) uint64 {
 	k := f.geom.K
 	var miss uint64
 	for i := 0; i < k; i += 2 {
-		m := uint64(1) << (h1 >> 26)
-		h1, h2 = h1+h2, h2+uint32(i)<<23
-		if i+1 < k {
-			m |= 1 << (h1 >> 26)
-			h1, h2 = h1+h2, h2+uint32(i+1)<<23
-		}
+		var m uint64
+		m, h1, h2 = pairMask(h1, h2, i, k)
 		miss |= m &^ atomic.LoadUint64(&b[wordOf(w0, s, i)])
 	}
 	return miss

@@ -48,12 +48,8 @@ func (u *Unsync) addHash(h uint64) bool {
 	k := u.geom.K
 	var miss uint64
 	for i := 0; i < k; i += 2 {
-		m := uint64(1) << (h1 >> 26)
-		h1, h2 = h1+h2, h2+uint32(i)<<23
-		if i+1 < k {
-			m |= 1 << (h1 >> 26)
-			h1, h2 = h1+h2, h2+uint32(i+1)<<23
-		}
+		var m uint64
+		m, h1, h2 = pairMask(h1, h2, i, k)
 		w := &b[wordOf(w0, s, i)]
 		miss |= m &^ *w
 		*w |= m
@@ -69,12 +65,8 @@ func (u *Unsync) TestHash(h uint64) bool {
 	k := u.geom.K
 	var miss uint64
 	for i := 0; i < k; i += 2 {
-		m := uint64(1) << (h1 >> 26)
-		h1, h2 = h1+h2, h2+uint32(i)<<23
-		if i+1 < k {
-			m |= 1 << (h1 >> 26)
-			h1, h2 = h1+h2, h2+uint32(i+1)<<23
-		}
+		var m uint64
+		m, h1, h2 = pairMask(h1, h2, i, k)
 		miss |= m &^ b[wordOf(w0, s, i)]
 	}
 	return miss == 0
