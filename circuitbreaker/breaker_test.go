@@ -330,3 +330,20 @@ func TestOptionsPanic(t *testing.T) {
 		}()
 	}
 }
+
+func TestStateText(t *testing.T) {
+	for s := Closed; s <= Disabled; s++ {
+		text, err := s.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got State
+		if err := got.UnmarshalText(text); err != nil || got != s {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", text, got, err, s)
+		}
+	}
+	var s State
+	if err := s.UnmarshalText([]byte("ajar")); err == nil {
+		t.Error("UnmarshalText(ajar) succeeded")
+	}
+}

@@ -12,10 +12,13 @@
 //
 // Usage:
 //
-//	go run ./internal/benchtable -in results.txt -readme README.md
+//	go run ./internal/benchtable -in results.txt -readme README.md -summary ../README.md
 //
 // rewrites the part of README.md between the markers
-// <!-- benchtable:begin --> and <!-- benchtable:end -->.
+// <!-- benchtable:begin --> and <!-- benchtable:end -->, and the part of
+// ../README.md between <!-- benchsummary:begin --> and
+// <!-- benchsummary:end --> with a summary: one row per workload, each other
+// library's ratio at -cpu 1 and 2.
 package main
 
 import (
@@ -37,19 +40,22 @@ const (
 	ours        = "distkit"
 	beginMarker = "<!-- benchtable:begin -->"
 	endMarker   = "<!-- benchtable:end -->"
+	sumBegin    = "<!-- benchsummary:begin -->"
+	sumEnd      = "<!-- benchsummary:end -->"
 )
 
 func main() {
 	in := flag.String("in", "results.txt", "go test -bench output to read")
 	readme := flag.String("readme", "", "README to rewrite between the markers; empty prints the table")
+	summary := flag.String("summary", "", "README to rewrite between the summary markers; empty skips it")
 	flag.Parse()
-	if err := run(*in, *readme); err != nil {
+	if err := run(*in, *readme, *summary); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, readme string) error {
+func run(in, readme, summary string) error {
 	f, err := os.Open(in)
 	if err != nil {
 		return err
@@ -62,22 +68,31 @@ func run(in, readme string) error {
 	table := render(rs)
 	if readme == "" {
 		fmt.Print(table)
+	} else if err := replaceBetween(readme, beginMarker, endMarker, table); err != nil {
+		return err
+	}
+	if summary == "" {
 		return nil
 	}
-	old, err := os.ReadFile(readme)
+	return replaceBetween(summary, sumBegin, sumEnd, renderSummary(rs))
+}
+
+// replaceBetween rewrites the text of file between the begin and end markers.
+func replaceBetween(file, begin, end, text string) error {
+	old, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	i, j := bytes.Index(old, []byte(beginMarker)), bytes.Index(old, []byte(endMarker))
+	i, j := bytes.Index(old, []byte(begin)), bytes.Index(old, []byte(end))
 	if i < 0 || j < i {
-		return fmt.Errorf("%s has no %s ... %s markers", readme, beginMarker, endMarker)
+		return fmt.Errorf("%s has no %s ... %s markers", file, begin, end)
 	}
 	var out bytes.Buffer
-	out.Write(old[:i+len(beginMarker)])
+	out.Write(old[:i+len(begin)])
 	out.WriteString("\n")
-	out.WriteString(table)
+	out.WriteString(text)
 	out.Write(old[j:])
-	return os.WriteFile(readme, out.Bytes(), 0o644)
+	return os.WriteFile(file, out.Bytes(), 0o644)
 }
 
 // A key names one cell group: a workload at one GOMAXPROCS for one impl.
@@ -198,6 +213,55 @@ func render(rs *results) string {
 		}
 	}
 	return b.String()
+}
+
+// renderSummary gives one row per workload: for every other library, its
+// time divided by ours at -cpu 1 and at -cpu 2. Our own variants are left
+// to the full table.
+func renderSummary(rs *results) string {
+	var b strings.Builder
+	b.WriteString("| workload | other's time ÷ ours, -cpu 1 / 2 |\n|---|---|\n")
+	var workloads []string
+	peers := map[string][]string{}
+	for _, k := range rs.order {
+		if !slices.Contains(workloads, k.workload) {
+			workloads = append(workloads, k.workload)
+		}
+		if !isOurs(k.impl) && !slices.Contains(peers[k.workload], k.impl) {
+			peers[k.workload] = append(peers[k.workload], k.impl)
+		}
+	}
+	for _, w := range workloads {
+		var cells []string
+		for _, p := range peers[w] {
+			var rr []string
+			for _, procs := range []int{1, 2} {
+				base, ok := rs.base(w, procs)
+				other, ok1 := median(rs.vals[key{w, procs, p}]["ns/op"])
+				mine, ok2 := median(rs.vals[key{w, procs, base}]["ns/op"])
+				if !ok || !ok1 || !ok2 || mine == 0 {
+					rr = append(rr, "–")
+					continue
+				}
+				rr = append(rr, summaryRatio(other/mine))
+			}
+			if rr[0] != "–" || rr[1] != "–" {
+				cells = append(cells, p+" "+strings.Join(rr, " / "))
+			}
+		}
+		if len(cells) > 0 {
+			fmt.Fprintf(&b, "| %s | %s |\n", w, strings.Join(cells, ", "))
+		}
+	}
+	return b.String()
+}
+
+// summaryRatio formats r with two decimals, and as "<0.01" below that.
+func summaryRatio(r float64) string {
+	if r < 0.01 {
+		return "<0.01"
+	}
+	return strconv.FormatFloat(r, 'f', 2, 64)
 }
 
 // isOurs reports whether impl names one of distkit's implementations:
