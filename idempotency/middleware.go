@@ -39,7 +39,7 @@ const (
 // missing key (with WithRequired(true)), a malformed one or one longer than
 // the limit, 409 while another request with the key is in progress, 422 when
 // the key was used for a request with another fingerprint, 413 for a body
-// over the limit, 503 when the store fails.
+// over the limit, 503 when the store fails. WithCounters counts each outcome.
 //
 // Middleware panics if an option is invalid (a TTL, size or length out of
 // range). The handler it returns is safe for concurrent use.

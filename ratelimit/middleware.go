@@ -113,7 +113,8 @@ type limitReporter interface {
 // seconds, rounded up, and does not reach the handler. When l returns an
 // error the request is served or refused with 503 according to WithFailOpen;
 // that response carries RateLimit-Policy if l has a Limit() Limit method,
-// as Local and redisratelimit.Limiter have, but no RateLimit.
+// as Local and redisratelimit.Limiter have, but no RateLimit. WithCounters
+// makes it count what it decided.
 func Middleware(l Limiter, key func(*http.Request) string, opts ...MiddlewareOption) func(http.Handler) http.Handler {
 	m := &middleware{l: l, key: key, name: "default"}
 	for _, o := range opts {
