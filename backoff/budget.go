@@ -29,6 +29,34 @@ type Budget struct {
 	earned    atomic.Int64 // micro-retries
 	floorTAT  atomic.Int64 // GCRA theoretical arrival time, ns since base
 	_         [0]func()    // not comparable
+
+	// Counters for Stats, on their own cache line: a refused Withdraw writes
+	// one, and must not evict the line every Deposit reads.
+	_                [64]byte
+	allowed, refused atomic.Uint64
+}
+
+// BudgetStats is a snapshot of a Budget's balance and counters, for
+// monitoring.
+type BudgetStats struct {
+	// Balance is the retries saved up from successes now, as Balance
+	// reports.
+	Balance float64
+	// Allowed counts the withdrawals that allowed a retry, from the floor or
+	// from the earned balance, since NewBudget.
+	Allowed uint64
+	// Refused counts the withdrawals refused: retries the Budget stopped. A
+	// rise means a dependency fails more than the budget allows retries for.
+	Refused uint64
+}
+
+// Stats returns a snapshot of the Budget's balance and counters. Deposits
+// are not counted: Deposit runs after every success, and writes no shared
+// memory while the balance is full, which a counter would undo; count
+// successes where the calls are made. Each field is read atomically, but
+// not all at one instant.
+func (b *Budget) Stats() BudgetStats {
+	return BudgetStats{Balance: b.Balance(), Allowed: b.allowed.Load(), Refused: b.refused.Load()}
 }
 
 // A BudgetOption configures a Budget.
@@ -84,14 +112,17 @@ func (b *Budget) Withdraw() bool { return b.WithdrawAt(time.Now()) }
 // from the floor or, when the floor is spent, from the earned balance.
 func (b *Budget) WithdrawAt(now time.Time) bool {
 	if b.interval > 0 && b.takeFloor(int64(now.Sub(b.base))) {
+		b.allowed.Add(1)
 		return true
 	}
 	for {
 		v := b.earned.Load()
 		if v < micro {
+			b.refused.Add(1)
 			return false
 		}
 		if b.earned.CompareAndSwap(v, v-micro) {
+			b.allowed.Add(1)
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestBudgetFloor(t *testing.T) {
@@ -122,4 +123,38 @@ func BenchmarkBudgetWithdrawParallel(b *testing.B) {
 			bud.Withdraw()
 		}
 	})
+}
+
+func TestBudgetStats(t *testing.T) {
+	b := NewBudget(0.5, 1) // one floor retry per second
+	t0 := time.Now()
+	steps := []struct {
+		name string
+		do   func()
+		want BudgetStats
+	}{
+		{"new", func() {}, BudgetStats{}},
+		{"floor retry", func() { b.WithdrawAt(t0) }, BudgetStats{Allowed: 1}},
+		{"refused", func() { b.WithdrawAt(t0) }, BudgetStats{Allowed: 1, Refused: 1}},
+		{"two deposits", func() { b.Deposit(); b.Deposit() }, BudgetStats{Balance: 1, Allowed: 1, Refused: 1}},
+		{"earned retry", func() { b.WithdrawAt(t0) }, BudgetStats{Allowed: 2, Refused: 1}},
+		{"refused again", func() { b.WithdrawAt(t0) }, BudgetStats{Allowed: 2, Refused: 2}},
+		{"floor refilled", func() { b.WithdrawAt(t0.Add(time.Second)) }, BudgetStats{Allowed: 3, Refused: 2}},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := b.Stats(); got != s.want {
+			t.Errorf("after %s: Stats = %+v; want %+v", s.name, got, s.want)
+		}
+	}
+}
+
+func TestBudgetCountersOffTheDepositLine(t *testing.T) {
+	var b Budget
+	// Deposit reads earned; a refused Withdraw writes refused. Two words
+	// 64 bytes apart never share a cache line.
+	earned, allowed := unsafe.Offsetof(b.earned), unsafe.Offsetof(b.allowed)
+	if allowed-earned < 64 {
+		t.Errorf("earned at %d, allowed at %d: want the counters at least 64 bytes after earned", earned, allowed)
+	}
 }

@@ -17,4 +17,9 @@
 // A Budget caps retries to a fraction of successful calls plus a floor per
 // second, so that a failing dependency sees at most a bounded extra load
 // instead of a retry storm.
+//
+// Monitoring: Budget.Stats reports the balance and counts the retries
+// allowed and refused; Retry reports every retry, with its attempt, error and
+// delay, to the hook set by WithOnRetry, where the caller counts what it
+// needs.
 package backoff

@@ -64,6 +64,19 @@ func ExampleNewBudget() {
 	// Output: true true false
 }
 
+func ExampleBudget_Stats() {
+	// One retry earned per two successes, no floor.
+	b := backoff.NewBudget(0.5, 0)
+	for range 4 {
+		b.Deposit()
+	}
+	for range 3 {
+		b.Withdraw()
+	}
+	fmt.Printf("%+v\n", b.Stats())
+	// Output: {Balance:0 Allowed:2 Refused:1}
+}
+
 func ExampleParseRetryAfter() {
 	now := time.Date(2015, 10, 21, 7, 28, 0, 0, time.UTC)
 	d, ok := backoff.ParseRetryAfter("Wed, 21 Oct 2015 07:28:30 GMT", now)

@@ -209,6 +209,9 @@ func TestRetryBudget(t *testing.T) {
 		if !errors.Is(err, ErrBudgetExhausted) || *calls != 3 {
 			t.Errorf("Retry after 4 successes = %v after %d calls; want ErrBudgetExhausted after 3", err, *calls)
 		}
+		if got, want := b.Stats(), (BudgetStats{Allowed: 2, Refused: 2}); got != want {
+			t.Errorf("Stats = %+v; want %+v (two retries, two refusals)", got, want)
+		}
 	})
 }
 

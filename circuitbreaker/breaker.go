@@ -97,6 +97,8 @@ type StateChange struct {
 
 // Stats is a snapshot of a Breaker's counters.
 type Stats struct {
+	// State is the breaker's state when the snapshot was taken, as State
+	// reports it.
 	State State
 	// ConsecutiveFailures counts failures since the last success in the
 	// closed state (with the consecutive rule; 0 otherwise).
@@ -104,8 +106,9 @@ type Stats struct {
 	// Calls, Failures and SlowCalls count the calls in the sliding window
 	// (0 without a window). A slow failure counts in both.
 	Calls, Failures, SlowCalls int64
-	// Trips counts the transitions to Open since New.
-	Trips int64
+	// Trips counts the transitions to Open since New, from Closed and from
+	// HalfOpen alike.
+	Trips uint64
 }
 
 // state word layout: bits 0-2 State, bit 3 open period ended (set by the
@@ -292,7 +295,7 @@ type Breaker struct {
 	plain     bool   // no window and no slow calls: a success only resets consec
 	base      time.Time
 	openUntil atomic.Int64 // ns since base
-	trips     atomic.Int64
+	trips     atomic.Uint64
 
 	doneClosed func(error)
 	calls      sync.Pool // *call, for Allow with slow calls

@@ -22,4 +22,7 @@
 // atomic add (a runtime timer moves a time window's buckets, so no call
 // reads the clock for them). In the open state a rejection is one atomic
 // load. Transport wraps an http.RoundTripper with one Breaker per host.
+//
+// Monitoring: Breaker.Stats reports the state, the window's counts and the
+// trips since New; WithOnStateChange reports each transition as it happens.
 package circuitbreaker

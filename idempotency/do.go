@@ -84,6 +84,7 @@ func Do[T any](ctx context.Context, s Store, key string, fn func(context.Context
 	}
 	var zero T
 	if c.lockTTL <= 0 || c.retention <= 0 {
+		c.counters.count(evRejected)
 		return zero, ErrInvalidTTL
 	}
 	pause := c.pollMin
@@ -93,12 +94,16 @@ func Do[T any](ctx context.Context, s Store, key string, fn func(context.Context
 		case err == nil && claim.Done:
 			var v T
 			if err := c.codec.Unmarshal(claim.Result, &v); err != nil {
+				c.counters.count(evStoreErrors)
 				return zero, err
 			}
+			c.counters.count(evReplayed)
 			return v, nil
 		case err == nil:
+			c.counters.count(evExecuted)
 			return run(ctx, s, key, claim.Token, fn, &c)
 		case errors.Is(err, ErrInProgress) && c.wait:
+			c.counters.count(evWaits)
 			t := time.NewTimer(pause)
 			select {
 			case <-ctx.Done():
@@ -111,6 +116,7 @@ func Do[T any](ctx context.Context, s Store, key string, fn func(context.Context
 			}
 			pause = min(2*pause, c.pollMax)
 		default:
+			c.counters.countBegin(err)
 			return zero, err
 		}
 	}
@@ -129,6 +135,7 @@ func run[T any](ctx context.Context, s Store, key string, token uint64, fn func(
 		// ctx may be why fn failed.
 		// A panic goes on unrecovered after this.
 		rerr := s.Release(context.WithoutCancel(ctx), key, token)
+		c.counters.settle(rerr, evReleased)
 		if rerr != nil && !errors.Is(rerr, ErrNotHeld) {
 			err = errors.Join(err, rerr)
 		}
@@ -142,6 +149,7 @@ func run[T any](ctx context.Context, s Store, key string, token uint64, fn func(
 		return v, err
 	}
 	err = s.Complete(context.WithoutCancel(ctx), key, token, data, c.retention)
+	c.counters.settle(err, evNone)
 	completed = err == nil || errors.Is(err, ErrNotHeld)
 	return v, err
 }

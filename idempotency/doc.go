@@ -14,6 +14,11 @@
 // following the IETF draft "The Idempotency-Key HTTP Header Field": it
 // captures the response and replays it byte for byte.
 //
+// Monitoring: WithCounters makes Do and Middleware count executions,
+// replays, conflicts and store errors in a Counters, whose Stats method
+// reports them; Local.Stats reports a Local's records and evictions, and
+// redisidempotency's Store.Stats its round trips.
+//
 // Local is a bounded in-memory Store for one process and for tests. Package
 // redisidempotency provides a Store shared through Redis, and package
 // idempotencytest the conformance suite every Store passes. Errors are

@@ -96,3 +96,36 @@ func ExampleLocal() {
 	// done: true shipped
 	// idempotency: key reused with a different fingerprint
 }
+
+// Counters counts what a middleware did: serve Stats on /debug/vars, or
+// read it from a metrics collector.
+func ExampleCounters() {
+	var counters idempotency.Counters
+	pay := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) })
+	h := idempotency.Middleware(idempotency.NewLocal(), idempotency.WithCounters(&counters))(pay)
+
+	for _, body := range []string{`{"amount":100}`, `{"amount":100}`, `{"amount":999}`} {
+		r := httptest.NewRequest("POST", "/charges", strings.NewReader(body))
+		r.Header.Set("Idempotency-Key", `"8e03978e-40d5-43e8-bc93-6894a57f9324"`)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	st := counters.Stats()
+	fmt.Printf("executed %d, replayed %d, mismatched %d, store errors %d\n",
+		st.Executed, st.Replayed, st.Mismatched, st.StoreErrors)
+	// Output:
+	// executed 1, replayed 1, mismatched 1, store errors 0
+}
+
+func ExampleLocal_Stats() {
+	store := idempotency.NewLocal(idempotency.WithCapacity(1))
+	ctx := context.Background()
+	claim, _ := store.Begin(ctx, "order-1", "", time.Minute)
+	store.Complete(ctx, "order-1", claim.Token, []byte("shipped"), time.Hour)
+	store.Begin(ctx, "order-2", "", time.Minute) // evicts order-1 to make room
+	_, err := store.Begin(ctx, "order-3", "", time.Minute)
+	fmt.Println(err)
+	fmt.Printf("%+v\n", store.Stats())
+	// Output:
+	// idempotency: store full
+	// {Records:1 InProgress:1 Evicted:1 Full:1 LockExpired:0}
+}

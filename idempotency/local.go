@@ -37,6 +37,44 @@ type Local struct {
 	running expiryHeap         // records in progress, by lock expiry; guarded by mu
 	done    expiryHeap         // completed records, by retention expiry; guarded by mu
 	tokens  uint64             // last token handed out; guarded by mu
+
+	// Counters for Stats; guarded by mu.
+	evicted, full, lockExpired uint64
+}
+
+// LocalStats is a snapshot of a Local's records and counters, for
+// monitoring.
+type LocalStats struct {
+	// Records is how many records the Local holds now, as Len reports.
+	Records int
+	// InProgress is how many of them are owned by work that has not
+	// completed, expired ones not yet removed included.
+	InProgress int
+	// Evicted counts the completed records removed before their retention
+	// ended, to make room for a new key at the capacity. A replay of an
+	// evicted key runs the work again: a steady rise means WithCapacity is
+	// too low for the retention.
+	Evicted uint64
+	// Full counts the Begin calls refused with ErrFull: every record was in
+	// progress and none could be evicted.
+	Full uint64
+	// LockExpired counts the records in progress removed because their lock
+	// TTL passed: their owner died, or outlived the lock TTL.
+	LockExpired uint64
+}
+
+// Stats returns a snapshot of the Local's records and counters. It takes the
+// lock every call takes, and costs O(1).
+func (l *Local) Stats() LocalStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return LocalStats{
+		Records:     len(l.records),
+		InProgress:  len(l.running),
+		Evicted:     l.evicted,
+		Full:        l.full,
+		LockExpired: l.lockExpired,
+	}
 }
 
 type record struct {
@@ -123,6 +161,7 @@ func (l *Local) BeginAt(now time.Time, key, fingerprint string, lockTTL time.Dur
 		}
 	}
 	if len(l.records) >= l.capacity && !l.makeRoom(t) {
+		l.full++
 		return Claim{}, ErrFull
 	}
 	l.tokens++
@@ -180,7 +219,7 @@ func (l *Local) live(key string, t int64) *record {
 		return nil
 	}
 	if r.expires <= t {
-		l.remove(r)
+		l.expireRecord(r)
 		return nil
 	}
 	return r
@@ -202,7 +241,7 @@ func (l *Local) remove(r *record) {
 func (l *Local) expire(t int64, n int) (removed int) {
 	for _, h := range [...]*expiryHeap{&l.running, &l.done} {
 		for i := 0; i < n && len(*h) > 0 && (*h)[0].expires <= t; i++ {
-			l.remove((*h)[0])
+			l.expireRecord((*h)[0])
 			removed++
 		}
 	}
@@ -220,7 +259,17 @@ func (l *Local) makeRoom(t int64) bool {
 		return false
 	}
 	l.remove(l.done[0])
+	l.evicted++
 	return true
+}
+
+// expireRecord removes r, whose expiry has passed. It requires l.mu to be
+// held.
+func (l *Local) expireRecord(r *record) {
+	if !r.done {
+		l.lockExpired++
+	}
+	l.remove(r)
 }
 
 // expiryHeap is a min-heap of records by expiry, for container/heap.

@@ -39,7 +39,7 @@ const (
 // missing key (with WithRequired(true)), a malformed one or one longer than
 // the limit, 409 while another request with the key is in progress, 422 when
 // the key was used for a request with another fingerprint, 413 for a body
-// over the limit, 503 when the store fails.
+// over the limit, 503 when the store fails. WithCounters counts each outcome.
 //
 // Middleware panics if an option is invalid (a TTL, size or length out of
 // range). The handler it returns is safe for concurrent use.
@@ -76,21 +76,26 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.next.ServeHTTP(w, r)
 		return
 	}
+	cs := m.c.counters
 	values := r.Header.Values(KeyHeader)
 	if len(values) == 0 {
 		if m.c.required {
+			cs.count(evRejected)
 			problemMissingKey.write(w)
 			return
 		}
+		cs.count(evUnkeyed)
 		m.next.ServeHTTP(w, r)
 		return
 	}
 	key, ok := parseKey(values[0])
 	switch {
 	case len(values) > 1 || !ok:
+		cs.count(evRejected)
 		problemMalformedKey.write(w)
 		return
 	case len(key) > m.c.maxKeyLen:
+		cs.count(evRejected)
 		problemKeyTooLong.write(w)
 		return
 	}
@@ -107,11 +112,13 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		x.free()
+		cs.count(evRejected)
 		problemBodyUnreadable.write(w)
 		return
 	}
 	if int64(len(x.body)) > m.c.maxBody {
 		x.free()
+		cs.count(evRejected)
 		problemBodyTooLarge.write(w)
 		return
 	}
@@ -130,6 +137,9 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	claim, err := m.store.Begin(ctx, key, fp, m.c.lockTTL)
+	if err != nil {
+		cs.countBegin(err)
+	}
 	switch {
 	case errors.Is(err, ErrInProgress):
 		x.free()
@@ -150,6 +160,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.replay(w, r, claim.Result)
 		return
 	}
+	cs.count(evExecuted)
 
 	rec := &x.rec
 	*rec = recorder{ResponseWriter: w, max: m.c.maxResponse, names: m.c.replayHeaders, buf: rec.buf[:0]}
@@ -158,7 +169,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !finished && m.c.releaseOnError {
 			// The handler panicked (or called runtime.Goexit); the panic goes
 			// on unrecovered after this.
-			m.report(r, m.store.Release(context.WithoutCancel(ctx), key, claim.Token))
+			m.release(r, key, claim.Token)
 		}
 	}()
 	m.next.ServeHTTP(rec, r)
@@ -168,7 +179,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.WriteHeader(http.StatusOK)
 	}
 	if rec.status >= 500 && m.c.releaseOnError {
-		m.report(r, m.store.Release(context.WithoutCancel(ctx), key, claim.Token))
+		m.release(r, key, claim.Token)
 		x.free()
 		return
 	}
@@ -181,7 +192,17 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.free()
 	// The response is gone already; if the store fails, the key stays locked
 	// until the lock TTL and a retry then runs the handler again.
-	m.report(r, m.store.Complete(context.WithoutCancel(ctx), key, claim.Token, result, m.c.retention))
+	err = m.store.Complete(context.WithoutCancel(ctx), key, claim.Token, result, m.c.retention)
+	cs.settle(err, evNone)
+	m.report(r, err)
+}
+
+// release gives up key after the handler failed, so that a retry may run
+// it again. Without r's context, which may be why the handler failed.
+func (m *middleware) release(r *http.Request, key string, token uint64) {
+	err := m.store.Release(context.WithoutCancel(r.Context()), key, token)
+	m.c.counters.settle(err, evReleased)
+	m.report(r, err)
 }
 
 // report passes a non-nil error to the error handler, if any.
@@ -194,10 +215,12 @@ func (m *middleware) report(r *http.Request, err error) {
 func (m *middleware) replay(w http.ResponseWriter, r *http.Request, data []byte) {
 	resp, err := decodeResponse(data)
 	if err != nil {
+		m.c.counters.count(evStoreErrors)
 		m.report(r, err)
 		problemStoreFailed.write(w)
 		return
 	}
+	m.c.counters.count(evReplayed)
 	h := w.Header()
 	h[ReplayedHeader] = []string{"true"}
 	if resp.tooLarge {

@@ -20,6 +20,7 @@ type Option func(*config)
 type config struct {
 	lockTTL   time.Duration
 	retention time.Duration
+	counters  *Counters // nil: count nothing
 
 	// Do
 	fingerprint string

@@ -21,7 +21,11 @@
 // Requests with Retry-After, and sets the IETF RateLimit-Policy and RateLimit
 // fields (draft-ietf-httpapi-ratelimit-headers) on every response.
 //
-// Errors are ErrEmptyKey, ErrNegativeN and ErrExceedsBurst for bad input and
-// ErrWouldExceedDeadline from TokenBucket.WaitN, or wrap an error from a
-// backend.
+// Monitoring: Local.Stats counts decisions and forgotten keys, WithCounters
+// makes Middleware count requests, 429s and limiter errors, and
+// redisratelimit's Limiter.Stats its round trips. TokenBucket has none: a
+// shared counter would cost more than its Allow.
+//
+// Errors are ErrEmptyKey, ErrNegativeN and ErrExceedsBurst for bad input,
+// ErrWouldExceedDeadline from TokenBucket.WaitN, or wrap a backend's.
 package ratelimit

@@ -96,3 +96,32 @@ func ExampleLimiter() {
 	// true 0 <nil>
 	// ratelimit: n exceeds burst
 }
+
+func ExampleLocal_Stats() {
+	l := ratelimit.NewLocal(ratelimit.PerMinute(2), ratelimit.WithMaxKeys(64))
+	now := time.Now()
+	for _, key := range []string{"a", "a", "a", "b"} {
+		l.AllowAt(now, key)
+	}
+	fmt.Printf("%+v\n", l.Stats())
+	// Output:
+	// {Keys:2 Allowed:3 Denied:1 Dropped:0 Evicted:0}
+}
+
+func ExampleMiddlewareCounters() {
+	var counters ratelimit.MiddlewareCounters
+	limiter := ratelimit.NewLocal(ratelimit.PerHour(100).WithBurst(2))
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
+	h := ratelimit.Middleware(limiter, ratelimit.RemoteIP, ratelimit.WithCounters(&counters))(hello)
+
+	for range 3 {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "192.0.2.7:52000"
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	// Serve counters.Stats() on /debug/vars, or read it from a metrics
+	// collector: each field is a counter.
+	fmt.Printf("%+v\n", counters.Stats())
+	// Output:
+	// {Requests:3 Allowed:2 Limited:1 Errors:0 FailedOpen:0}
+}

@@ -78,8 +78,11 @@ var _ Limiter = (*Local)(nil)
 
 type localShard struct {
 	mu sync.Mutex
-	t  table    // theoretical arrival time per key, ns since base; guarded by mu
-	_  [16]byte // keeps neighbouring shards' locks off one cache line
+	t  table // theoretical arrival time per key, ns since base; guarded by mu
+	// Counters for Stats, guarded by mu: a decision already holds the lock,
+	// so counting costs an increment on a line it has just written.
+	allowed, denied, dropped, evicted uint64
+	_                                 [48]byte // keeps neighbouring shards' locks off one cache line
 }
 
 // gcra is a Limit in the nanosecond units the keyed decisions work in.
@@ -142,6 +145,46 @@ func (l *Local) Len() int {
 		s.mu.Unlock()
 	}
 	return n
+}
+
+// LocalStats is a snapshot of a Local's counters, for monitoring.
+type LocalStats struct {
+	// Keys is how many keys the Local remembers now, as Len reports.
+	Keys int
+	// Allowed counts the decisions with n > 0 that admitted their events,
+	// since NewLocal. Peeks (n = 0), calls rejected with an error, and
+	// decisions under an Inf or zero Rate, which keep no state, are not
+	// counted.
+	Allowed uint64
+	// Denied counts the decisions with n > 0 that refused their events, with
+	// the same exceptions as Allowed.
+	Denied uint64
+	// Dropped counts the keys forgotten because their bucket was full again:
+	// state that held no information any more.
+	Dropped uint64
+	// Evicted counts the keys forgotten at the WithMaxKeys cap while their
+	// bucket was not yet full. Each may get up to Burst events more than its
+	// Limit allows; a steady rise means the cap is too low for the traffic.
+	Evicted uint64
+}
+
+// Stats returns a snapshot of the Local's counters. It locks each shard in
+// turn, as Len does, so the counts are consistent per shard but not across
+// shards. The counters are kept per shard under the lock every decision
+// takes anyway, so keeping them costs a decision nothing measurable.
+func (l *Local) Stats() LocalStats {
+	var st LocalStats
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		st.Keys += s.t.n
+		st.Allowed += s.allowed
+		st.Denied += s.denied
+		st.Dropped += s.dropped
+		st.Evicted += s.evicted
+		s.mu.Unlock()
+	}
+	return st
 }
 
 // Allow is AllowN(ctx, key, 1).
@@ -207,6 +250,7 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 		debt = max(s.t.e[i].tat-now, 0)
 	}
 	if debt > g.tau-need {
+		s.denied++
 		s.mu.Unlock()
 		return Decision{
 			Remaining:  int((g.tau - debt) / g.iv),
@@ -216,6 +260,7 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 		}
 	}
 	if n > 0 {
+		s.allowed++
 		if i >= 0 {
 			s.t.e[i].tat = now + debt + need
 		} else {
@@ -238,9 +283,10 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 func (s *localShard) insert(h uint64, tat, now int64, capacity int) {
 	t := &s.t
 	if t.n >= sweepSample || t.n >= capacity {
-		t.sweep(now)
+		s.dropped += uint64(t.sweep(now))
 		if t.n >= capacity {
 			t.evict()
+			s.evicted++
 		}
 	}
 	t.insert(h, tat)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,12 +36,58 @@ func WithFailOpen(open bool) MiddlewareOption {
 	return func(m *middleware) { m.failOpen = open }
 }
 
+// WithCounters makes Middleware count its decisions in c, whose Stats method
+// reports them. Several middlewares may share one MiddlewareCounters to be
+// counted together. Default: nil, nothing is counted.
+func WithCounters(c *MiddlewareCounters) MiddlewareOption {
+	return func(m *middleware) { m.counters = c }
+}
+
+// MiddlewareCounters counts what a Middleware given it by WithCounters did.
+// Its zero value is ready to use; it must not be copied after first use. It
+// is safe for concurrent use by multiple goroutines.
+type MiddlewareCounters struct {
+	requests, allowed, limited, errors, failedOpen atomic.Uint64
+}
+
+// MiddlewareStats is a snapshot of a MiddlewareCounters, for monitoring.
+// Requests = Allowed + Limited + Errors, up to the requests being counted
+// while the snapshot is taken.
+type MiddlewareStats struct {
+	// Requests counts the requests the middleware asked the Limiter about.
+	Requests uint64
+	// Allowed counts the requests the Limiter allowed, passed to the handler.
+	Allowed uint64
+	// Limited counts the requests refused with 429 Too Many Requests.
+	Limited uint64
+	// Errors counts the requests for which the Limiter returned an error
+	// (its backend failed, or the key func returned "").
+	Errors uint64
+	// FailedOpen counts the requests of Errors served anyway, under
+	// WithFailOpen(true); the others, Errors - FailedOpen, got 503 Service
+	// Unavailable.
+	FailedOpen uint64
+}
+
+// Stats returns a snapshot of the counters. Each field is read atomically,
+// but not all at one instant.
+func (c *MiddlewareCounters) Stats() MiddlewareStats {
+	return MiddlewareStats{
+		Requests:   c.requests.Load(),
+		Allowed:    c.allowed.Load(),
+		Limited:    c.limited.Load(),
+		Errors:     c.errors.Load(),
+		FailedOpen: c.failedOpen.Load(),
+	}
+}
+
 type middleware struct {
 	l        Limiter
 	key      func(*http.Request) string
 	name     string
 	failOpen bool
-	policy   string // the RateLimit-Policy value, when the Limiter tells its Limit
+	policy   string              // the RateLimit-Policy value, when the Limiter tells its Limit
+	counters *MiddlewareCounters // nil: count nothing
 }
 
 // limitReporter is a Limiter that tells the Limit it applies to every key,
@@ -66,7 +113,8 @@ type limitReporter interface {
 // seconds, rounded up, and does not reach the handler. When l returns an
 // error the request is served or refused with 503 according to WithFailOpen;
 // that response carries RateLimit-Policy if l has a Limit() Limit method,
-// as Local and redisratelimit.Limiter have, but no RateLimit.
+// as Local and redisratelimit.Limiter have, but no RateLimit. WithCounters
+// makes it count what it decided.
 func Middleware(l Limiter, key func(*http.Request) string, opts ...MiddlewareOption) func(http.Handler) http.Handler {
 	m := &middleware{l: l, key: key, name: "default"}
 	for _, o := range opts {
@@ -84,12 +132,22 @@ func Middleware(l Limiter, key func(*http.Request) string, opts ...MiddlewareOpt
 
 func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	d, err := m.l.Allow(r.Context(), m.key(r))
+	c := m.counters
+	if c != nil {
+		c.requests.Add(1)
+	}
 	h := w.Header()
 	if m.policy != "" {
 		h["Ratelimit-Policy"] = []string{m.policy}
 	}
 	if err != nil {
+		if c != nil {
+			c.errors.Add(1)
+		}
 		if m.failOpen {
+			if c != nil {
+				c.failedOpen.Add(1)
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -107,11 +165,17 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		h["Ratelimit"] = []string{rateLimitField(m.name, d)}
 	}
 	if !d.Allowed {
+		if c != nil {
+			c.limited.Add(1)
+		}
 		if d.RetryAfter != InfDuration {
 			h["Retry-After"] = []string{strconv.FormatInt(ceilSeconds(d.RetryAfter), 10)}
 		}
 		http.Error(w, http.StatusText(http.StatusTooManyRequests), http.StatusTooManyRequests)
 		return
+	}
+	if c != nil {
+		c.allowed.Add(1)
 	}
 	next.ServeHTTP(w, r)
 }

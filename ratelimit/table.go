@@ -84,22 +84,25 @@ func (t *table) del(i int) {
 	t.n--
 }
 
-// sweep looks at the next sweepSample slots after the hand and deletes the
-// entries whose bucket is full again at now.
-func (t *table) sweep(now int64) {
+// sweep looks at the next sweepSample slots after the hand, deletes the
+// entries whose bucket is full again at now, and returns how many it
+// deleted.
+func (t *table) sweep(now int64) (deleted int) {
 	if len(t.e) == 0 {
-		return
+		return 0
 	}
 	mask := len(t.e) - 1
 	i := t.hand & mask
 	for range sweepSample {
 		if e := &t.e[i]; e.h != 0 && e.tat <= now {
 			t.del(i) // may shift another entry into i: look at i again
+			deleted++
 			continue
 		}
 		i = (i + 1) & mask
 	}
 	t.hand = i
+	return deleted
 }
 
 // evict deletes, of the occupied slots among the next sweepSample after the

@@ -26,6 +26,13 @@ const maxNanos = 1 << 61
 // monotonic clock once and makes one compare-and-swap per attempt; a denial
 // writes nothing. No method allocates except WaitN when it has to wait.
 //
+// A TokenBucket keeps no counters and has no Stats method: an atomic add
+// on a shared word would cost more than a decision does (Allow takes tens
+// of nanoseconds, and denials write nothing, so that goroutines hammering an
+// empty bucket do not fight over a cache line). Every method returns its
+// answer, so count where the answer is used; Local, one bucket per key,
+// has Stats.
+//
 // Differences from x/time/rate:
 //   - An event is judged at its own timestamp against everything admitted so
 //     far, so timestamps that arrive out of order or a clock that steps back

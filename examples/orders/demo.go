@@ -48,7 +48,7 @@ type report struct {
 	PayRetries       int64
 	BudgetRefusals   int64
 	BreakerRejected  int64
-	BreakerTrips     int64
+	BreakerTrips     uint64
 	Transitions      []string
 	FinalState       string
 

@@ -9,6 +9,10 @@
 // clock. Results are limited to idempotency.MaxResultSize bytes; Complete
 // returns idempotency.ErrTooLarge above that.
 //
+// Monitoring: Store.Stats counts the calls sent to Redis and the failed ones,
+// without a round trip; idempotency.Counters counts what Do and Middleware
+// did with the Store.
+//
 // Errors are the sentinels of package idempotency, or wrap the error of the
 // Redis client with the operation and key.
 package redisidempotency

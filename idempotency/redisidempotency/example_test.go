@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -26,4 +27,13 @@ func ExampleNew() {
 		return "ch_1", nil
 	})
 	fmt.Println(id, err)
+}
+
+func ExampleStore_Stats() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	store := redisidempotency.New(rdb)
+	store.Begin(context.Background(), "msg-42", "", time.Minute)
+	// No round trip: the counters are the Store's own.
+	st := store.Stats()
+	fmt.Printf("round trips %d, failed %d\n", st.Begins+st.Completes+st.Releases, st.Errors)
 }

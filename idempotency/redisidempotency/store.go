@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +27,36 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 type Store struct {
 	rdb    redis.Scripter
 	prefix string
+
+	// Counters for Stats, off the line of the fields above. Each counted
+	// call costs a round trip, beside which an atomic add is noise.
+	_                                   [64]byte
+	begins, completes, releases, errors atomic.Uint64
+}
+
+// Stats is a snapshot of a Store's counters, for monitoring. Calls refused
+// for bad input without a round trip are not counted.
+type Stats struct {
+	// Begins, Completes and Releases count the calls of each method sent to
+	// Redis since New: each is one round trip (two when the server had to
+	// be sent the script), whatever its answer.
+	Begins, Completes, Releases uint64
+	// Errors counts the calls of Begins, Completes and Releases that failed:
+	// Redis could not be reached, did not answer before the context was
+	// done, or answered something unexpected. Answers such as ErrInProgress
+	// or ErrNotHeld are not errors of the Store.
+	Errors uint64
+}
+
+// Stats returns a snapshot of the Store's counters. It does no I/O; each
+// field is read atomically, but not all at one instant.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Begins:    s.begins.Load(),
+		Completes: s.completes.Load(),
+		Releases:  s.releases.Load(),
+		Errors:    s.errors.Load(),
+	}
 }
 
 // New returns a Store that keeps its records in rdb, which may be a
@@ -92,9 +123,11 @@ func (s *Store) Begin(ctx context.Context, key, fingerprint string, lockTTL time
 		return idempotency.Claim{}, idempotency.ErrInvalidTTL
 	}
 	token := rand.Uint64() | 1 // never zero
+	s.begins.Add(1)
 	v, err := beginScript.Run(ctx, s.rdb, []string{s.key(key)},
 		fingerprint, strconv.FormatUint(token, 10), ms(lockTTL)).Slice()
 	if err != nil {
+		s.errors.Add(1)
 		return idempotency.Claim{}, fmt.Errorf("redisidempotency: begin %q: %w", key, err)
 	}
 	code, _ := v[0].(int64)
@@ -113,6 +146,7 @@ func (s *Store) Begin(ctx context.Context, key, fingerprint string, lockTTL time
 	case 4:
 		return idempotency.Claim{}, idempotency.ErrMismatch
 	}
+	s.errors.Add(1)
 	return idempotency.Claim{}, fmt.Errorf("redisidempotency: begin %q: unexpected reply %v", key, v)
 }
 
@@ -131,9 +165,11 @@ func (s *Store) Complete(ctx context.Context, key string, token uint64, result [
 	if token == 0 {
 		return idempotency.ErrNotHeld
 	}
+	s.completes.Add(1)
 	n, err := completeScript.Run(ctx, s.rdb, []string{s.key(key)},
 		strconv.FormatUint(token, 10), result, ms(retention)).Int()
 	if err != nil {
+		s.errors.Add(1)
 		return fmt.Errorf("redisidempotency: complete %q: %w", key, err)
 	}
 	if n == 0 {
@@ -150,8 +186,10 @@ func (s *Store) Release(ctx context.Context, key string, token uint64) error {
 	if token == 0 {
 		return idempotency.ErrNotHeld
 	}
+	s.releases.Add(1)
 	n, err := releaseScript.Run(ctx, s.rdb, []string{s.key(key)}, strconv.FormatUint(token, 10)).Int()
 	if err != nil {
+		s.errors.Add(1)
 		return fmt.Errorf("redisidempotency: release %q: %w", key, err)
 	}
 	if n == 0 {

@@ -177,10 +177,49 @@ func TestServerKilledSurfacesWrappedError(t *testing.T) {
 			}
 		}
 	}
+	if got, want := s.Stats(), (redisidempotency.Stats{Begins: 2, Completes: 1, Releases: 1, Errors: 3}); got != want {
+		t.Errorf("Stats with the server down = %+v; want %+v", got, want)
+	}
 	// After a restart without persistence the store is empty and serves again.
 	srv.Restart()
 	if c, err := s.Begin(ctx, "k", "fp", time.Minute); err != nil || !c.Owned() {
 		t.Fatalf("Begin after restart = %+v, %v; want owned", c, err)
+	}
+	if got, want := s.Stats(), (redisidempotency.Stats{Begins: 3, Completes: 1, Releases: 1, Errors: 3}); got != want {
+		t.Errorf("Stats after restart = %+v; want %+v", got, want)
+	}
+}
+
+func TestStatsCountRoundTripsNotAnswers(t *testing.T) {
+	s := redisidempotency.New(redistest.Start(t))
+	ctx := t.Context()
+	// Bad input is refused without a round trip.
+	s.Begin(ctx, "", "fp", time.Minute)
+	s.Begin(ctx, "k", "fp", 0)
+	s.Complete(ctx, "k", 1, nil, 0)
+	s.Complete(ctx, "k", 0, nil, time.Minute)
+	s.Release(ctx, "k", 0)
+	if got := s.Stats(); got != (redisidempotency.Stats{}) {
+		t.Errorf("Stats after bad input = %+v; want zero", got)
+	}
+	c, err := s.Begin(ctx, "k", "fp", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := []error{
+		func() error { _, err := s.Begin(ctx, "k", "fp", time.Minute); return err }(),
+		func() error { _, err := s.Begin(ctx, "k", "other", time.Minute); return err }(),
+		s.Complete(ctx, "k", c.Token+2, []byte("r"), time.Minute),
+		s.Release(ctx, "k", c.Token+2),
+		s.Complete(ctx, "k", c.Token, []byte("r"), time.Minute),
+	}
+	for i, want := range []error{idempotency.ErrInProgress, idempotency.ErrMismatch, idempotency.ErrNotHeld, idempotency.ErrNotHeld, nil} {
+		if !errors.Is(answers[i], want) {
+			t.Errorf("answer %d = %v; want %v", i, answers[i], want)
+		}
+	}
+	if got, want := s.Stats(), (redisidempotency.Stats{Begins: 3, Completes: 2, Releases: 1}); got != want {
+		t.Errorf("Stats = %+v; want %+v (answers are not errors)", got, want)
 	}
 }
 

@@ -11,4 +11,7 @@
 // done, a decision returns an error wrapping the cause and a Decision that
 // does not allow; what to do then (fail open or closed) is the caller's
 // choice, and ratelimit.Middleware makes it an option.
+//
+// Monitoring: Limiter.Stats counts the decisions sent to Redis, the denied
+// ones and the failed ones, without a round trip.
 package redisratelimit

@@ -32,3 +32,12 @@ func Example_middleware() {
 	h := ratelimit.Middleware(limiter, ratelimit.RemoteIP, ratelimit.WithFailOpen(true))(mux)
 	http.ListenAndServe(":8080", h)
 }
+
+func ExampleLimiter_Stats() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	limiter := redisratelimit.New(rdb, ratelimit.PerMinute(100))
+	limiter.Allow(context.Background(), "user-42")
+	// No round trip: the counters are the Limiter's own.
+	st := limiter.Stats()
+	fmt.Printf("round trips %d, denied %d, failed %d\n", st.Calls, st.Denied, st.Errors)
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/distkit/distkit/ratelimit"
@@ -69,6 +70,34 @@ type Limiter struct {
 	proc   processor // rdb, when it can run a prepared command; else nil
 	ivArg  any       // the script's arguments, boxed once
 	bArg   any
+
+	// Counters for Stats, off the line of the fields above that every
+	// decision reads. A decision that counts costs a round trip, so an
+	// atomic add is noise beside it.
+	_                     [64]byte
+	calls, denied, errors atomic.Uint64
+}
+
+// Stats is a snapshot of a Limiter's counters, for monitoring. Decisions
+// made without a round trip (bad input, an Inf or zero Rate) are not
+// counted.
+type Stats struct {
+	// Calls counts the decisions sent to Redis since New: each is one round
+	// trip (two when the server had to be sent the script).
+	Calls uint64
+	// Denied counts the calls Redis answered with a refusal.
+	Denied uint64
+	// Errors counts the calls that failed: Redis could not be reached, did
+	// not answer before the context was done, or answered something
+	// unexpected. Calls - Denied - Errors calls were allowed (or were
+	// peeks with n = 0).
+	Errors uint64
+}
+
+// Stats returns a snapshot of the Limiter's counters. It does no I/O; each
+// field is read atomically, but not all at one instant.
+func (l *Limiter) Stats() Stats {
+	return Stats{Calls: l.calls.Load(), Denied: l.denied.Load(), Errors: l.errors.Load()}
 }
 
 // processor is what *redis.Client, *redis.ClusterClient and *redis.Ring
@@ -144,8 +173,10 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (ratelimit.Deci
 		}
 		return ratelimit.Decision{RetryAfter: ratelimit.InfDuration, Limit: l.limit}, nil
 	}
+	l.calls.Add(1)
 	reply, err := l.run(ctx, l.prefix+key, n)
 	if err != nil {
+		l.errors.Add(1)
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			// The client may report a timeout on the connection instead.
 			return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w: %w", key, cerr, err)
@@ -154,7 +185,11 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (ratelimit.Deci
 	}
 	d, ok := parseReply(reply)
 	if !ok {
+		l.errors.Add(1)
 		return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w: %q", key, errBadReply, reply)
+	}
+	if !d.Allowed {
+		l.denied.Add(1)
 	}
 	d.Limit = l.limit
 	return d, nil

@@ -279,3 +279,46 @@ func TestSlowRateLongWindow(t *testing.T) {
 		t.Errorf("Allow on an emptied saturated limit = %+v, %v; want denied with a positive reset", d, err)
 	}
 }
+
+func TestStats(t *testing.T) {
+	srv := redistest.StartServer(t)
+	opts := srv.Options()
+	opts.MaxRetries = -1
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	l := New(rdb, ratelimit.PerHour(2))
+	ctx := t.Context()
+	steps := []struct {
+		name string
+		do   func()
+		want Stats
+	}{
+		{"bad input", func() {
+			l.Allow(ctx, "")
+			l.AllowN(ctx, "k", -1)
+			l.AllowN(ctx, "k", 3)
+		}, Stats{}},
+		{"allow twice", func() { l.Allow(ctx, "k"); l.Allow(ctx, "k") }, Stats{Calls: 2}},
+		{"deny", func() { l.Allow(ctx, "k") }, Stats{Calls: 3, Denied: 1}},
+		{"peek", func() { l.AllowN(ctx, "k", 0) }, Stats{Calls: 4, Denied: 1}},
+		{"server killed", func() {
+			srv.Kill()
+			if _, err := l.Allow(ctx, "k"); err == nil {
+				t.Error("Allow on a killed server succeeded")
+			}
+		}, Stats{Calls: 5, Denied: 1, Errors: 1}},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := l.Stats(); got != s.want {
+			t.Errorf("after %s: Stats = %+v; want %+v", s.name, got, s.want)
+		}
+	}
+	for _, limit := range []ratelimit.Limit{{Rate: ratelimit.Inf}, {Rate: 0, Burst: 1}} {
+		l := New(rdb, limit)
+		l.Allow(ctx, "k")
+		if got := l.Stats(); got != (Stats{}) {
+			t.Errorf("Rate %v: Stats = %+v; want zero, no round trip", limit.Rate, got)
+		}
+	}
+}
