@@ -14,12 +14,51 @@ import (
 
 var (
 	// ErrOpen is returned by Allow, AllowAt and Execute while the breaker is
-	// open or forced open.
+	// forced open, and matched (errors.Is) by the *OpenError they return
+	// while it is open.
 	ErrOpen = errors.New("circuitbreaker: open")
 	// ErrTooManyRequests is returned by Allow, AllowAt and Execute in the
 	// half-open state when every permitted probe is taken.
 	ErrTooManyRequests = errors.New("circuitbreaker: too many requests")
 )
+
+// An OpenError is what Allow, AllowAt and Execute return while the breaker
+// is open: errors.Is(err, ErrOpen) holds, and RetryAfter tells how long
+// until the breaker lets a probe through. backoff.Retry honours an error's
+// RetryAfter method, so a retried call through an open breaker waits for the
+// probe (within the retry's elapsed-time limit, budget and context) instead
+// of spending its attempts on rejections; to fail fast instead, stop
+// retrying on ErrOpen with backoff.WithRetryIf. A Breaker makes one
+// OpenError per trip and returns it to every call it rejects, so rejecting
+// allocates nothing.
+type OpenError struct {
+	// Name is the breaker's name (WithName).
+	Name string
+	// Until is when the open period ends, with a monotonic clock reading.
+	Until time.Time
+}
+
+// Error returns "circuitbreaker: open", or "circuitbreaker: NAME: open" for
+// a breaker with a name.
+func (e *OpenError) Error() string {
+	if e.Name == "" {
+		return ErrOpen.Error()
+	}
+	return "circuitbreaker: " + e.Name + ": open"
+}
+
+// Is reports whether target is ErrOpen.
+func (e *OpenError) Is(target error) bool { return target == ErrOpen }
+
+// RetryAfter returns how long until the open period ends, plus timerSlack
+// for the breaker's timer to mark the end: a call made right at Until could
+// still be rejected. Past Until it returns timerSlack, so that a retry loop
+// waits rather than spins.
+func (e *OpenError) RetryAfter() time.Duration { return max(time.Until(e.Until), 0) + timerSlack }
+
+// timerSlack is how much later than the end of an open period OpenError
+// advises to call again.
+const timerSlack = time.Millisecond
 
 // A State is the state of a Breaker.
 type State uint8
@@ -295,6 +334,7 @@ type Breaker struct {
 	plain     bool   // no window and no slow calls: a success only resets consec
 	base      time.Time
 	openUntil atomic.Int64 // ns since base
+	openErr   atomic.Pointer[OpenError]
 	trips     atomic.Uint64
 
 	doneClosed func(error)
@@ -369,9 +409,10 @@ func (b *Breaker) Stats() Stats {
 }
 
 // Allow asks permission for one call. If the breaker rejects it, Allow
-// returns ErrOpen or ErrTooManyRequests. Otherwise the caller makes the call
-// and then calls done exactly once with its error (nil for success);
-// calling done again corrupts the counts. A half-open probe that is never
+// returns an *OpenError (which matches ErrOpen), ErrOpen when forced open,
+// or ErrTooManyRequests. Otherwise the caller makes the call and then calls
+// done exactly once with its error (nil for success); calling done again
+// corrupts the counts. A half-open probe that is never
 // done keeps its slot until the breaker changes state by other means.
 //
 // In the closed state Allow returns a preallocated done and allocates
@@ -390,7 +431,7 @@ func (b *Breaker) Allow(ctx context.Context) (done func(error), err error) {
 		return cl.done, nil
 	case Open:
 		if w&expiredBit == 0 {
-			return nil, ErrOpen
+			return nil, b.errOpen()
 		}
 	case ForcedOpen:
 		return nil, ErrOpen
@@ -445,8 +486,8 @@ func (b *Breaker) finishClosed(err error) {
 }
 
 // AllowAt is Allow at an explicit time: it returns a Ticket to pass to
-// DoneAt, or ErrOpen or ErrTooManyRequests. A time earlier than a previous
-// call's counts as no time passing for the window.
+// DoneAt, or an *OpenError, ErrOpen or ErrTooManyRequests. A time earlier
+// than a previous call's counts as no time passing for the window.
 func (b *Breaker) AllowAt(now time.Time) (Ticket, error) {
 	return b.acquire(b.at(now))
 }
@@ -470,7 +511,7 @@ func (b *Breaker) acquire(now int64) (Ticket, error) {
 			return Ticket{}, ErrOpen
 		case Open:
 			if now < b.openUntil.Load() {
-				return Ticket{}, ErrOpen
+				return Ticket{}, b.errOpen()
 			}
 		}
 		// Open past its period, or half-open: the rare path, under the lock.
@@ -480,7 +521,7 @@ func (b *Breaker) acquire(now int64) (Ticket, error) {
 		case Open:
 			if now < b.openUntil.Load() {
 				b.mu.Unlock()
-				return Ticket{}, ErrOpen
+				return Ticket{}, b.errOpen()
 			}
 			w2 = b.setLocked(w2, HalfOpen, now)
 		case HalfOpen:
@@ -631,6 +672,7 @@ func (b *Breaker) setLocked(w uint64, to State, now int64) uint64 {
 		b.trips.Add(1)
 		d := b.cfg.open.Delay(b.repeated)
 		b.openUntil.Store(now + int64(d))
+		b.openErr.Store(&OpenError{Name: b.cfg.name, Until: b.base.Add(time.Duration(now) + d)})
 		if b.timer == nil {
 			b.timer = time.AfterFunc(d, b.expire)
 		} else {
@@ -645,6 +687,14 @@ func (b *Breaker) setLocked(w uint64, to State, now int64) uint64 {
 		b.pending = append(b.pending, StateChange{Name: b.cfg.name, From: from, To: to})
 	}
 	return nw
+}
+
+// errOpen returns the error for a call rejected in the open state.
+func (b *Breaker) errOpen() error {
+	if e := b.openErr.Load(); e != nil {
+		return e
+	}
+	return ErrOpen
 }
 
 // expire marks the end of an open period so that Allow reads the clock.
@@ -703,15 +753,20 @@ func (b *Breaker) force(to State) {
 	b.deliver()
 }
 
-// Execute runs fn if b permits, and records its outcome. It returns
-// ErrOpen or ErrTooManyRequests without calling fn when b rejects the call,
+// Execute runs fn if b permits, and records its outcome. It returns an
+// *OpenError, ErrOpen (forced open) or ErrTooManyRequests without calling fn
+// when b rejects the call,
 // and fn's result otherwise. If fn panics, the call counts as a failure and
 // the panic continues. In the closed state it allocates nothing.
 func Execute[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context) (T, error)) (T, error) {
 	w := b.state.Load()
-	if w&(stateMask|expiredBit) == uint64(Open) || stateOf(w) == ForcedOpen {
+	if w&(stateMask|expiredBit) == uint64(Open) {
 		var zero T
-		return zero, ErrOpen // a rejection is a load and a compare
+		return zero, b.errOpen() // a rejection is two loads and a compare
+	}
+	if stateOf(w) == ForcedOpen {
+		var zero T
+		return zero, ErrOpen
 	}
 	if stateOf(w) != Closed || b.needStart {
 		return execute(ctx, b, fn)

@@ -224,10 +224,10 @@ func TestForceOpenDisableReset(t *testing.T) {
 	}))
 	ctx := context.Background()
 	b.ForceOpen()
-	if _, err := b.Allow(ctx); err != ErrOpen {
+	if _, err := b.Allow(ctx); !errors.Is(err, ErrOpen) {
 		t.Errorf("Allow when forced open = %v; want ErrOpen", err)
 	}
-	if _, err := b.AllowAt(b.base.Add(time.Hour)); err != ErrOpen {
+	if _, err := b.AllowAt(b.base.Add(time.Hour)); !errors.Is(err, ErrOpen) {
 		t.Errorf("AllowAt an hour later when forced open = %v; want ErrOpen", err)
 	}
 	b.Disable()
@@ -304,7 +304,7 @@ func TestExecutePanicCountsAsFailure(t *testing.T) {
 	if b.State() != Open {
 		t.Errorf("after a panic State = %v; want open", b.State())
 	}
-	if _, err := Execute(context.Background(), b, func(context.Context) (int, error) { return 1, nil }); err != ErrOpen {
+	if _, err := Execute(context.Background(), b, func(context.Context) (int, error) { return 1, nil }); !errors.Is(err, ErrOpen) {
 		t.Errorf("Execute when open = %v; want ErrOpen", err)
 	}
 }

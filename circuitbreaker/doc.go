@@ -16,6 +16,11 @@
 // breaker should notice); WithClassifier changes that. A call that panics
 // counts as a failure, and the panic continues.
 //
+// A call rejected while the breaker is open gets an *OpenError: it matches
+// ErrOpen and says, through its RetryAfter method, when probes resume.
+// backoff.Retry honours that method, so retries through a breaker wait for
+// the probe instead of spending their attempts on rejections.
+//
 // Execute wraps one call; Allow splits it in two for streams and middleware.
 // In the closed state with the consecutive rule, a successful call costs two
 // atomic loads and writes nothing; a count window or a time window adds one

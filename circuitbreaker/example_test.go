@@ -31,8 +31,8 @@ func Example() {
 	// 1 connection refused
 	// inventory: closed -> open
 	// 2 connection refused
-	// 3 circuitbreaker: open
-	// 4 circuitbreaker: open
+	// 3 circuitbreaker: inventory: open
+	// 4 circuitbreaker: inventory: open
 }
 
 func ExampleBreaker_Allow() {

@@ -2,6 +2,7 @@ package circuitbreaker
 
 import (
 	"context"
+	"errors"
 	"github.com/distkit/distkit/backoff"
 	"math/rand/v2"
 	"sync"
@@ -159,11 +160,11 @@ func TestOpenPeriodEndsByTimer(t *testing.T) {
 		for range 2 {
 			Execute(ctx, b, func(context.Context) (int, error) { return 0, errFail })
 		}
-		if _, err := b.Allow(ctx); err != ErrOpen {
+		if _, err := b.Allow(ctx); !errors.Is(err, ErrOpen) {
 			t.Fatalf("Allow right after tripping = %v; want ErrOpen", err)
 		}
 		time.Sleep(4 * time.Second)
-		if _, err := b.Allow(ctx); err != ErrOpen {
+		if _, err := b.Allow(ctx); !errors.Is(err, ErrOpen) {
 			t.Fatalf("Allow 4s later = %v; want ErrOpen", err)
 		}
 		time.Sleep(time.Second)
@@ -364,7 +365,7 @@ func TestMatchesReferenceModel(t *testing.T) {
 				}
 				werr := m.allow(now)
 				tk, err := b.AllowAt(b.base.Add(now))
-				if err != werr {
+				if !errors.Is(err, werr) || (err == nil) != (werr == nil) {
 					t.Fatalf("seed %d step %d: AllowAt = %v; model says %v", seed, i, err, werr)
 				}
 				if err == nil {
