@@ -24,7 +24,8 @@ type LockerStats struct {
 	Refreshed uint64
 	// RefreshFailed counts Lease.Refresh calls that returned an error, those
 	// of auto-renewal included: the lease was no longer held, or the store
-	// failed or did not answer in time.
+	// failed or did not answer in time (an auto-renewal cut short because
+	// the ctx given to TryLock or Lock ended counts too).
 	RefreshFailed uint64
 	// Lost counts leases their holder lost before releasing them: Done
 	// closed because Expiry passed without a refresh or a refresh failed, or
@@ -34,8 +35,9 @@ type LockerStats struct {
 	// Errors counts calls (TryLock, Lock, Inspect, Lease.Refresh,
 	// Lease.Release) that failed with an error from the store while their
 	// ctx had not ended: a transport or server error. Calls cut short by
-	// their ctx and the sentinel errors are not counted. A Local never
-	// fails, so its Errors stays 0.
+	// their ctx and the sentinel errors are not counted, so a store that
+	// does not answer before a ctx deadline shows in RefreshFailed and Lost
+	// rather than here. A Local never fails: its Errors stays 0.
 	Errors uint64
 }
 

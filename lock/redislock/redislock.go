@@ -82,8 +82,7 @@ func New(rdb Client, opts ...Option) *Locker {
 }
 
 // Stats returns a snapshot of the Locker's counters and those of the leases
-// it granted: every field counts calls that made at least one round trip.
-// It does no I/O and is safe to call concurrently.
+// it granted. It does no I/O and is safe to call concurrently.
 func (l *Locker) Stats() lock.LockerStats { return l.counters.Stats() }
 
 // config returns the lock.Config of opts, with the Locker's counters.
