@@ -107,3 +107,15 @@ func ExampleUnsync() {
 	fmt.Println(shared.TestString("alice"))
 	// Output: true
 }
+
+// A filter past its capacity answers "may be present" more often than sized
+// for: compare EstimatedCount with Cap, or watch FillRatio (0.44 at capacity
+// for p = 1%), to know when to build a bigger one.
+func ExampleFilter_EstimatedCount() {
+	f := bloom.New(1000, 0.01)
+	for i := range 500 {
+		f.AddString(fmt.Sprint("key-", i))
+	}
+	fmt.Printf("about %d of %d keys, %.0f%% of bits set\n", f.EstimatedCount(), f.Cap(), 100*f.FillRatio())
+	// Output: about 499 of 1000 keys, 25% of bits set
+}

@@ -24,4 +24,8 @@
 // loses integers above 2^53), in sortable Crockford base32 (Base32) and in
 // sortable base58 (Base58); ParseID, ParseBase32 and ParseBase58 read them
 // back and reject anything else with an error wrapping ErrInvalidID.
+//
+// Monitoring: Snowflake.Stats counts the rare events of Next and NextAt
+// (waits, ticks borrowed ahead of the clock, clock regressions, errors) and
+// reports the current lead, at no cost to the common path.
 package idgen

@@ -76,3 +76,22 @@ func ExampleNew_errors() {
 	// idgen: worker id out of range: worker 5000; want 0..1023 for 10 worker bits
 	// idgen: invalid layout: time+worker+sequence bits = 41+10+13 = 64; want 63
 }
+
+// A burst that uses up a tick's sequence borrows the following ticks (up to
+// MaxLead ahead of the clock) instead of waiting; Stats counts such rare
+// events, never the IDs themselves.
+func ExampleSnowflake_Stats() {
+	// 2 sequence bits: 4 IDs per 1 ms tick, so that 10 IDs borrow 2 ticks.
+	layout := idgen.Layout{TimeBits: 41, WorkerBits: 20, SequenceBits: 2, Epoch: idgen.DefaultEpoch, Tick: time.Millisecond}
+	g, err := idgen.New(1, idgen.WithLayout(layout), idgen.WithMaxLead(time.Second))
+	if err != nil {
+		panic(err)
+	}
+	now := time.Now()
+	for range 10 {
+		g.NextAt(now)
+	}
+	s := g.Stats()
+	fmt.Println("borrowed ticks:", s.BorrowedTicks, "waits:", s.Waits, "exhausted:", s.Exhausted)
+	// Output: borrowed ticks: 2 waits: 0 exhausted: 0
+}

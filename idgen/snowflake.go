@@ -41,6 +41,10 @@ type Snowflake struct {
 	closed bool          // guarded by mu
 	stop   chan struct{} // closed to stop the ticker; guarded by mu
 	done   chan struct{} // closed when the ticker has stopped; guarded by mu
+
+	// Counters of rare events only, after the fields Next reads, so that
+	// counting costs the common path nothing.
+	waits, waited, borrowed, exhausted, regressions, backwards, coarseMisses atomic.Uint64
 }
 
 // An Option configures a Snowflake.
@@ -190,18 +194,25 @@ func (s *Snowflake) Next() (ID, error) {
 				break
 			}
 			if s.state.CompareAndSwap(old, nxt) {
+				if nxt&s.seqMask == 0 {
+					s.issued(nxt)
+				}
 				return s.compose(nxt), nil
 			}
 		}
 		if !precise {
 			// The coarse clock may lag: decide to wait on the real one.
 			precise = true
+			s.coarseMisses.Add(1)
 			s.raiseCoarse(s.preciseNow())
 			continue
 		}
 		if wait <= 0 || waited+wait > s.maxWait {
+			s.failed(err)
 			return 0, err
 		}
+		s.waits.Add(1)
+		s.waited.Add(uint64(wait))
 		time.Sleep(time.Duration(wait))
 		waited += wait
 	}
@@ -219,9 +230,16 @@ func (s *Snowflake) NextAt(now time.Time) (ID, error) {
 		hw := s.high.Load()
 		nxt, _, err := s.advance(old, hw, el, false)
 		if err != nil {
+			s.failed(err)
 			return 0, err
 		}
 		if s.state.CompareAndSwap(old, nxt) {
+			if s.baseNs+el < hw*s.tickNs {
+				s.regressions.Add(1)
+			}
+			if nxt&s.seqMask == 0 {
+				s.issued(nxt)
+			}
 			return s.compose(nxt), nil
 		}
 	}
@@ -236,10 +254,7 @@ func (s *Snowflake) advance(old uint64, hw, el int64, monotonic bool) (nxt uint6
 		return 0, 0, ErrLeaseLost
 	}
 	ns := s.baseNs + el
-	n := ns / s.tickNs
-	if ns < 0 && ns%s.tickNs != 0 {
-		n--
-	}
+	n := s.tickOf(el)
 	if n < hw {
 		if !monotonic && hw-n > s.skewTicks {
 			return 0, (hw-s.skewTicks)*s.tickNs - ns, ErrClockBackwards
@@ -264,6 +279,16 @@ func (s *Snowflake) advance(old uint64, hw, el int64, monotonic bool) (nxt uint6
 		return 0, (t-s.leadTicks)*s.tickNs - ns, ErrExhausted
 	}
 	return nxt, 0, nil
+}
+
+// tickOf returns the tick of el ns since base, rounded down.
+func (s *Snowflake) tickOf(el int64) int64 {
+	ns := s.baseNs + el
+	n := ns / s.tickNs
+	if ns < 0 && ns%s.tickNs != 0 {
+		n--
+	}
+	return n
 }
 
 func (s *Snowflake) raiseHigh(hw, n int64) {

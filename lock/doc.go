@@ -28,4 +28,8 @@
 // auto-renewed lease, its term is the lease's token. Package lock/locktest is
 // the conformance suite every Locker passes. Errors are ErrNotObtained,
 // ErrNotHeld, ErrInvalidTTL, or wrap an error from the store.
+//
+// Monitoring: Local.Stats (and Stats of the Redis Locker) returns a
+// LockerStats counting leases acquired, contended, refreshed, released and
+// lost, and store errors; Elector.Stats counts terms won and lost.
 package lock

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,10 +22,31 @@ type Elector struct {
 	name string
 	ttl  time.Duration
 
+	won, lost, errs atomic.Uint64
+
 	mu       sync.Mutex
 	lease    *Lease             // held while leader; guarded by mu
 	stepDown context.CancelFunc // ends the current term; guarded by mu
 	over     chan struct{}      // closed when the current term's lease is released; guarded by mu
+}
+
+// ElectorStats is a snapshot of an Elector's counters since it was created.
+type ElectorStats struct {
+	// Won counts terms the candidate began: each call of lead.
+	Won uint64
+	// Lost counts terms that ended because the lease was lost (its Done
+	// closed before lead returned: a refresh failed or Expiry passed), not
+	// by Resign or the end of Run's ctx.
+	Lost uint64
+	// Errors counts errors from the Locker that Run retried.
+	Errors uint64
+}
+
+// Stats returns a snapshot of the Elector's counters. It is cheap and safe
+// to call concurrently; the Locker's own Stats, if it has one, counts the
+// leases.
+func (e *Elector) Stats() ElectorStats {
+	return ElectorStats{Won: e.won.Load(), Lost: e.lost.Load(), Errors: e.errs.Load()}
 }
 
 // NewElector returns a candidate called name for the election on key of
@@ -49,6 +71,7 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, term u
 			if errors.Is(err, ErrInvalidTTL) {
 				return err
 			}
+			e.errs.Add(1)
 			t := time.NewTimer(e.ttl / 4)
 			select {
 			case <-ctx.Done():
@@ -77,8 +100,16 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, term u
 			case <-lctx.Done():
 			}
 		}()
+		e.won.Add(1)
 		lead(lctx, lease.Token())
 		cancel()
+		select {
+		case <-lease.Done():
+			if ctx.Err() == nil { // ending ctx cuts renewal short too
+				e.lost.Add(1)
+			}
+		default:
+		}
 
 		// Release only once lead has returned, so that a resigning leader
 		// has stopped before the next one starts.

@@ -91,3 +91,30 @@ func ExampleElector() {
 	// leading in term 1
 	// context canceled
 }
+
+func ExampleLocal_Stats() {
+	ctx := context.Background()
+	locker := lock.NewLocal()
+	le, _ := locker.TryLock(ctx, "k", time.Minute)
+	locker.TryLock(ctx, "k", time.Minute) // held: contended
+	le.Refresh(ctx)
+	le.Release(ctx)
+
+	s := locker.Stats()
+	fmt.Printf("acquired %d, contended %d, refreshed %d, released %d, lost %d\n",
+		s.Acquired, s.Contended, s.Refreshed, s.Released, s.Lost)
+	// Output:
+	// acquired 1, contended 1, refreshed 1, released 1, lost 0
+}
+
+func ExampleElector_Stats() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := lock.NewElector(lock.NewLocal(), "scheduler", "node-1", 10*time.Second)
+	e.Run(ctx, func(ctx context.Context, term uint64) {
+		cancel()
+		<-ctx.Done()
+	})
+	fmt.Printf("%+v\n", e.Stats())
+	// Output:
+	// {Won:1 Lost:0 Errors:0}
+}

@@ -36,17 +36,19 @@ const (
 // Done when Expiry passes without a refresh. Work done under the lease should
 // pass Token to whatever it writes, so that a stale holder is refused there.
 type Lease struct {
-	g     Grant
-	key   string
-	token uint64
-	ttl   time.Duration
+	g        Grant
+	key      string
+	token    uint64
+	ttl      time.Duration
+	counters *Counters // nil if the Locker keeps none
 
-	mu    sync.Mutex
-	until time.Time     // local expiry; guarded by mu
-	state leaseState    // guarded by mu
-	done  chan struct{} // made by the first Done call; guarded by mu
-	timer *time.Timer   // closes done at until; guarded by mu
-	stop  chan struct{} // closed to stop renewal, nil without it; guarded by mu
+	mu          sync.Mutex
+	until       time.Time     // local expiry; guarded by mu
+	state       leaseState    // guarded by mu
+	lossCounted bool          // the loss is in counters; guarded by mu
+	done        chan struct{} // made by the first Done call; guarded by mu
+	timer       *time.Timer   // closes done at until; guarded by mu
+	stop        chan struct{} // closed to stop renewal, nil without it; guarded by mu
 }
 
 // Margin returns the drift margin of a lease of ttl: 1% of ttl plus 2ms, the
@@ -56,9 +58,10 @@ func Margin(ttl time.Duration) time.Duration { return ttl/100 + 2*time.Milliseco
 // NewLease returns the Lease for a grant of key with token, obtained for ttl
 // by a request sent at start. Locker implementations call it; it starts the
 // renewal goroutine when cfg.AutoRenew is set, which ends on Release, on loss
-// of the lease, or when ctx ends.
+// of the lease, or when ctx ends. The lease counts its refreshes, release
+// and loss in cfg.Counters if that is set.
 func NewLease(ctx context.Context, g Grant, key string, token uint64, ttl time.Duration, start time.Time, cfg Config) *Lease {
-	l := &Lease{g: g, key: key, token: token, ttl: ttl, until: start.Add(ttl - Margin(ttl))}
+	l := &Lease{g: g, key: key, token: token, ttl: ttl, counters: cfg.Counters, until: start.Add(ttl - Margin(ttl))}
 	if cfg.AutoRenew {
 		l.stop = make(chan struct{})
 		go l.renew(ctx, l.stop)
@@ -112,28 +115,28 @@ func (l *Lease) Refresh(ctx context.Context) error {
 	if l.state != held || !start.Before(l.until) {
 		l.loseLocked()
 		l.mu.Unlock()
+		l.counters.refresh(ctx, ErrNotHeld)
 		return ErrNotHeld
 	}
 	l.mu.Unlock()
 	err := l.g.Refresh(ctx, l.ttl)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err != nil {
-		l.loseLocked()
-		return err
-	}
-	if l.state != held {
+	if err == nil && l.state != held {
 		// Expiry passed while the refresh was on its way and Done is closed;
 		// a closed Done is never reopened.
-		return ErrNotHeld
+		err = ErrNotHeld
 	}
-	if u := start.Add(l.ttl - Margin(l.ttl)); u.After(l.until) {
+	if err != nil {
+		l.loseLocked()
+	} else if u := start.Add(l.ttl - Margin(l.ttl)); u.After(l.until) {
 		l.until = u
 		if l.timer != nil {
 			l.timer.Reset(time.Until(u))
 		}
 	}
-	return nil
+	l.mu.Unlock()
+	l.counters.refresh(ctx, err)
+	return err
 }
 
 // Release gives the lease up, handing the key to the next waiter if any. It
@@ -147,14 +150,18 @@ func (l *Lease) Release(ctx context.Context) error {
 		l.mu.Unlock()
 		return ErrNotHeld
 	}
-	l.loseLocked()
+	l.endLocked()
 	l.mu.Unlock()
 	err := l.g.Release(ctx)
-	if err == nil || errors.Is(err, ErrNotHeld) {
+	if notHeld := errors.Is(err, ErrNotHeld); err == nil || notHeld {
 		l.mu.Lock()
 		l.state = released
+		if notHeld {
+			l.countLossLocked()
+		}
 		l.mu.Unlock()
 	}
+	l.counters.release(ctx, err)
 	return err
 }
 
@@ -172,8 +179,26 @@ func (l *Lease) expire() {
 	l.loseLocked()
 }
 
-// loseLocked marks the lease lost. It requires l.mu to be held.
+// loseLocked marks a held lease lost and counts it so. It requires l.mu to
+// be held.
 func (l *Lease) loseLocked() {
+	if l.state == held {
+		l.endLocked()
+		l.countLossLocked()
+	}
+}
+
+// countLossLocked counts the lease lost, once. It requires l.mu to be held.
+func (l *Lease) countLossLocked() {
+	if !l.lossCounted {
+		l.lossCounted = true
+		l.counters.loss()
+	}
+}
+
+// endLocked closes Done and stops auto-renewal of a held lease, which is
+// then lost until Release marks it released. It requires l.mu to be held.
+func (l *Lease) endLocked() {
 	if l.state != held {
 		return
 	}

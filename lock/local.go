@@ -18,6 +18,8 @@ import (
 // when its lease is released with nobody waiting; one left to expire stays
 // (a few dozen bytes) until the key is used again.
 type Local struct {
+	counters Counters
+
 	mu    sync.Mutex
 	keys  map[string]*localKey // guarded by mu
 	token uint64               // last token granted; guarded by mu
@@ -61,15 +63,27 @@ func (l *Local) TryLock(ctx context.Context, key string, ttl time.Duration, opts
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cfg := NewConfig(opts)
+	cfg := l.config(opts)
 	l.mu.Lock()
 	g, _ := l.acquireLocked(key, ttl, cfg.Owner, time.Now())
 	l.mu.Unlock()
 	if g == nil {
+		l.counters.Contended.Add(1)
 		return nil, ErrNotObtained
 	}
-	return NewLease(ctx, g, key, g.token, ttl, g.start, cfg), nil
+	return l.granted(ctx, g, ttl, cfg), nil
 }
+
+// config returns the Config of opts, with the Local's counters.
+func (l *Local) config(opts []Option) Config {
+	cfg := NewConfig(opts)
+	cfg.Counters = &l.counters
+	return cfg
+}
+
+// Stats returns a snapshot of the Local's counters and those of the leases
+// it granted. It is cheap and safe to call concurrently.
+func (l *Local) Stats() LockerStats { return l.counters.Stats() }
 
 // Lock obtains the lock named key for ttl, waiting in line behind earlier
 // callers until the holder releases it (woken at once) or its lease expires,
@@ -79,7 +93,8 @@ func (l *Local) Lock(ctx context.Context, key string, ttl time.Duration, opts ..
 	if err := CheckTTL(ttl); err != nil {
 		return nil, err
 	}
-	cfg := NewConfig(opts)
+	cfg := l.config(opts)
+	waited := false
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -89,7 +104,11 @@ func (l *Local) Lock(ctx context.Context, key string, ttl time.Duration, opts ..
 		g, expires := l.acquireLocked(key, ttl, cfg.Owner, now)
 		if g != nil {
 			l.mu.Unlock()
-			return NewLease(ctx, g, key, g.token, ttl, g.start, cfg), nil
+			return l.granted(ctx, g, ttl, cfg), nil
+		}
+		if !waited {
+			waited = true
+			l.counters.Contended.Add(1)
 		}
 		w := &localWaiter{ch: make(chan *localGrant, 1), ttl: ttl, owner: cfg.Owner}
 		k := l.keys[key]
@@ -100,11 +119,11 @@ func (l *Local) Lock(ctx context.Context, key string, ttl time.Duration, opts ..
 		select {
 		case g := <-w.ch:
 			t.Stop()
-			return NewLease(ctx, g, key, g.token, ttl, g.start, cfg), nil
+			return l.granted(ctx, g, ttl, cfg), nil
 		case <-t.C:
 			// The holder's lease expired without a release: try again.
 			if g := l.leave(key, w); g != nil {
-				return NewLease(ctx, g, key, g.token, ttl, g.start, cfg), nil
+				return l.granted(ctx, g, ttl, cfg), nil
 			}
 		case <-ctx.Done():
 			t.Stop()
@@ -115,6 +134,12 @@ func (l *Local) Lock(ctx context.Context, key string, ttl time.Duration, opts ..
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// granted counts g and returns its Lease.
+func (l *Local) granted(ctx context.Context, g *localGrant, ttl time.Duration, cfg Config) *Lease {
+	l.counters.Acquired.Add(1)
+	return NewLease(ctx, g, g.key, g.token, ttl, g.start, cfg)
 }
 
 // Inspect returns the current holder of key, and false if none holds it. Its

@@ -65,6 +65,9 @@ type Config struct {
 	AutoRenew bool
 	// Owner is set by WithOwner.
 	Owner string
+	// Counters, when a Locker implementation sets it before NewLease,
+	// receives the lease's refreshes, release and loss. No Option sets it.
+	Counters *Counters
 }
 
 // NewConfig applies opts in order to a zero Config and returns it.

@@ -28,4 +28,8 @@
 // handler over any Queue with heartbeats, retries and graceful shutdown.
 // Topic fans messages out to queues. Package queuetest is the conformance
 // suite every implementation passes.
+//
+// Monitoring: Local.Stats counts messages enqueued, delivered, acked, nacked,
+// expired, dead-lettered and redriven (Len gives the current sizes), and
+// Worker.Stats what a Worker's handlers did.
 package queue

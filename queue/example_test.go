@@ -86,3 +86,20 @@ func ExampleTopic() {
 	// order 7
 	// order 7
 }
+
+func ExampleLocal_Stats() {
+	ctx := context.Background()
+	q := queue.NewLocal(queue.WithMaxAttempts(1))
+	_ = q.Enqueue(ctx, queue.Message{Body: []byte("a")}, queue.Message{Body: []byte("b")})
+	ds, _ := q.Receive(ctx, 2, 30*time.Second)
+	_ = q.Ack(ctx, ds[0].Receipt)
+	_ = q.Nack(ctx, ds[1].Receipt, 0) // its only attempt: dead
+
+	s := q.Stats()
+	fmt.Printf("enqueued %d, delivered %d, acked %d, nacked %d, dead %d\n",
+		s.Enqueued, s.Delivered, s.Acked, s.Nacked, s.Dead)
+	fmt.Printf("%+v\n", q.Len())
+	// Output:
+	// enqueued 2, delivered 2, acked 1, nacked 1, dead 1
+	// {Ready:0 Delayed:0 InFlight:0 Dead:1}
+}

@@ -38,6 +38,7 @@ type Local struct {
 	dedup   map[string]time.Time
 	dedupQ  []dedupRecord // dedup IDs in order of expiry; guarded by mu
 	spaceCh chan struct{} // closed when space frees up; nil without waiters; guarded by mu
+	stats   LocalStats    // guarded by mu
 }
 
 type dedupRecord struct {
@@ -115,8 +116,12 @@ func (l *Local) Enqueue(ctx context.Context, msgs ...Message) error {
 		}
 	}
 	if len(msgs) > l.capacity {
+		l.mu.Lock()
+		l.stats.Full++
+		l.mu.Unlock()
 		return ErrFull
 	}
+	blocked := false
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -146,8 +151,13 @@ func (l *Local) Enqueue(ctx context.Context, msgs ...Message) error {
 			return nil
 		}
 		if !l.block {
+			l.stats.Full++
 			l.mu.Unlock()
 			return ErrFull
+		}
+		if !blocked {
+			blocked = true
+			l.stats.Blocked++
 		}
 		if l.spaceCh == nil {
 			l.spaceCh = make(chan struct{})
@@ -177,6 +187,7 @@ func (l *Local) Enqueue(ctx context.Context, msgs ...Message) error {
 func (l *Local) insert(m *Message, now time.Time) {
 	if m.DedupID != "" {
 		if _, dup := l.dedup[m.DedupID]; dup {
+			l.stats.Deduplicated++
 			return
 		}
 		exp := now.Add(l.dedupWindow)
@@ -194,6 +205,7 @@ func (l *Local) insert(m *Message, now time.Time) {
 	}
 	l.msgs[e.id] = e
 	l.live++
+	l.stats.Enqueued++
 	if delay > 0 {
 		e.state, e.due = stateDelayed, now.Add(delay)
 		l.timers.push(e)
@@ -241,9 +253,12 @@ func (l *Local) promote(now time.Time) {
 	for len(l.timers) > 0 && !now.Before(l.timers[0].due) {
 		e := l.timers[0]
 		l.timers.remove(e)
-		if e.state == stateInFlight && e.attempt >= l.maxAttempts {
-			l.kill(e)
-			continue
+		if e.state == stateInFlight {
+			l.stats.Expired++
+			if e.attempt >= l.maxAttempts {
+				l.kill(e)
+				continue
+			}
 		}
 		e.state = stateReady
 		l.ready.push(e)
@@ -256,6 +271,7 @@ func (l *Local) kill(e *entry) {
 	e.state = stateDead
 	l.dead = append(l.dead, e)
 	l.live--
+	l.stats.Dead++
 	l.freed()
 }
 
@@ -292,6 +308,7 @@ func (l *Local) Receive(ctx context.Context, max int, visibility time.Duration) 
 				l.timers.push(e)
 				out[i] = l.delivery(e)
 			}
+			l.stats.Delivered += uint64(n)
 			more := l.ready.len() > 0
 			l.mu.Unlock()
 			if more {
@@ -359,6 +376,7 @@ func (l *Local) Ack(_ context.Context, receipts ...Receipt) error {
 		l.timers.remove(e)
 		delete(l.msgs, e.id)
 		l.live--
+		l.stats.Acked++
 	}
 	if len(receipts) > 0 {
 		l.freed()
@@ -377,10 +395,12 @@ func (l *Local) Nack(_ context.Context, r Receipt, delay time.Duration) error {
 	l.mu.Lock()
 	now := time.Now()
 	e := l.held(r, now)
-	switch {
-	case e == nil:
+	if e == nil {
 		l.mu.Unlock()
 		return ErrNotHeld
+	}
+	l.stats.Nacked++
+	switch {
 	case e.attempt >= l.maxAttempts:
 		l.kill(e)
 	case delay > 0:
@@ -455,6 +475,7 @@ func (l *Local) Redrive(_ context.Context, ids ...string) (int, error) {
 		l.live++
 		n++
 	}
+	l.stats.Redriven += uint64(n)
 	if n > 0 {
 		kept := l.dead[:0]
 		for _, e := range l.dead {

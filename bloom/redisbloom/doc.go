@@ -13,4 +13,9 @@
 // persistence a restart empties it, and then keys test absent again. Errors
 // are bloom.ErrIncompatible when the stored filter has another geometry, or
 // wrap an error from Redis (a cancelled context among them).
+//
+// Monitoring: Filter.Stats counts round trips, keys added and tested, keys
+// found present and errors, without a round trip; Fetch brings the filter
+// into memory, where bloom.Filter's EstimatedCount and FillRatio say how
+// full it is.
 package redisbloom

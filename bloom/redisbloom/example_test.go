@@ -2,6 +2,7 @@ package redisbloom_test
 
 import (
 	"context"
+	"expvar"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -47,4 +48,13 @@ func ExampleFilter_Store() {
 		return
 	}
 	fmt.Println(back.TestString("https://a.example/"))
+}
+
+// The filter's counters served as JSON on /debug/vars (expvar), from where a
+// Prometheus or OpenTelemetry exporter can read them; Present/Tested is the
+// share of keys seen before.
+func ExampleFilter_Stats() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	seen := redisbloom.New(rdb, "crawler:urls", 10_000_000, 0.001)
+	expvar.Publish("seen", expvar.Func(func() any { return seen.Stats() }))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -26,6 +27,40 @@ type Filter struct {
 	geom     bloom.Geometry
 	n        int
 	p        float64
+
+	calls, added, tested, present, errs atomic.Uint64
+}
+
+// Stats is a snapshot of a Filter's counters since New.
+type Stats struct {
+	// Calls counts round trips to Redis: one per call of Add, Test,
+	// TestAndAdd, their batch forms (empty batches make none), Store and
+	// Fetch, failed or not.
+	Calls uint64
+	// Added counts keys sent to Redis by Add, AddMany, TestAndAdd and
+	// TestAndAddMany in calls that succeeded (new or already present).
+	Added uint64
+	// Tested counts keys answered by Test, TestMany, TestAndAdd and
+	// TestAndAddMany in calls that succeeded.
+	Tested uint64
+	// Present counts the tested keys answered "may be present".
+	Present uint64
+	// Errors counts calls that failed with an error from Redis (or an
+	// unexpected reply) while their ctx had not ended; calls cut short by
+	// their ctx are not counted.
+	Errors uint64
+}
+
+// Stats returns a snapshot of the Filter's counters. It does no I/O and is
+// safe to call concurrently.
+func (f *Filter) Stats() Stats {
+	return Stats{
+		Calls:   f.calls.Load(),
+		Added:   f.added.Load(),
+		Tested:  f.tested.Load(),
+		Present: f.present.Load(),
+		Errors:  f.errs.Load(),
+	}
 }
 
 // An Option configures a Filter.
@@ -160,13 +195,13 @@ return out
 
 // Add adds key to f in one round trip.
 func (f *Filter) Add(ctx context.Context, key string) error {
-	_, err := f.run(ctx, addScript, "add", f.args(one(key), 1), 1)
+	_, err := f.run(ctx, addScript, "add", f.args(one(key), 1), 1, false)
 	return err
 }
 
 // Test reports whether key may be in f, in one round trip.
 func (f *Filter) Test(ctx context.Context, key string) (bool, error) {
-	r, err := f.run(ctx, testScript, "test", f.args(one(key), 1), 1)
+	r, err := f.run(ctx, testScript, "test", f.args(one(key), 1), 1, true)
 	return err == nil && r[0], err
 }
 
@@ -174,7 +209,7 @@ func (f *Filter) Test(ctx context.Context, key string) (bool, error) {
 // round trip. The script runs atomically, so of processes adding the same
 // key at once at most one sees false.
 func (f *Filter) TestAndAdd(ctx context.Context, key string) (bool, error) {
-	r, err := f.run(ctx, addScript, "add", f.args(one(key), 1), 1)
+	r, err := f.run(ctx, addScript, "add", f.args(one(key), 1), 1, true)
 	return err == nil && r[0], err
 }
 
@@ -183,7 +218,7 @@ func (f *Filter) AddMany(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	_, err := f.run(ctx, addScript, "add", f.args(many(keys), len(keys)), len(keys))
+	_, err := f.run(ctx, addScript, "add", f.args(many(keys), len(keys)), len(keys), false)
 	return err
 }
 
@@ -193,7 +228,7 @@ func (f *Filter) TestMany(ctx context.Context, keys []string) ([]bool, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	return f.run(ctx, testScript, "test", f.args(many(keys), len(keys)), len(keys))
+	return f.run(ctx, testScript, "test", f.args(many(keys), len(keys)), len(keys), true)
 }
 
 // TestAndAddMany adds keys to f and reports, for each, whether it tested true
@@ -203,23 +238,45 @@ func (f *Filter) TestAndAddMany(ctx context.Context, keys []string) ([]bool, err
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	return f.run(ctx, addScript, "add", f.args(many(keys), len(keys)), len(keys))
+	return f.run(ctx, addScript, "add", f.args(many(keys), len(keys)), len(keys), true)
 }
 
-// run runs script and returns its answer per key.
-func (f *Filter) run(ctx context.Context, s *redis.Script, op string, args []any, n int) ([]bool, error) {
+// run runs script and returns its answer per key, counting the keys as
+// added by addScript and, if tested is set, as tested.
+func (f *Filter) run(ctx context.Context, s *redis.Script, op string, args []any, n int, tested bool) ([]bool, error) {
+	f.calls.Add(1)
 	res, err := s.Run(ctx, f.rdb, f.keys, args...).Int64Slice()
 	if err != nil {
+		f.failed(ctx)
 		return nil, f.wrap(op, err)
 	}
 	if len(res) != n {
+		f.failed(ctx)
 		return nil, fmt.Errorf("redisbloom: %s %q: %d answers for %d keys", op, f.name, len(res), n)
 	}
 	out := make([]bool, n)
+	present := 0
 	for i, v := range res {
 		out[i] = v == 1
+		if out[i] {
+			present++
+		}
+	}
+	if s == addScript {
+		f.added.Add(uint64(n))
+	}
+	if tested {
+		f.tested.Add(uint64(n))
+		f.present.Add(uint64(present))
 	}
 	return out, nil
+}
+
+// failed counts an error from Redis, unless ctx has ended.
+func (f *Filter) failed(ctx context.Context) {
+	if ctx.Err() == nil {
+		f.errs.Add(1)
+	}
 }
 
 func (f *Filter) wrap(op string, err error) error {
@@ -242,7 +299,9 @@ func (f *Filter) Store(ctx context.Context, mem *bloom.Filter) error {
 	if mem.Geometry() != f.geom {
 		return fmt.Errorf("redisbloom: store %q: %w: %+v, want %+v", f.name, bloom.ErrIncompatible, mem.Geometry(), f.geom)
 	}
+	f.calls.Add(1)
 	if err := storeScript.Run(ctx, f.rdb, f.keys, f.geometry, mem.AppendBlocks(nil)).Err(); err != nil {
+		f.failed(ctx)
 		return f.wrap("store", err)
 	}
 	return nil
@@ -255,12 +314,15 @@ return redis.call('GET', KEYS[1]) or ''
 // Fetch returns a copy of f in memory, equal to bloom.New(n, p) with every
 // key added to f, in one round trip. A filter never added to fetches empty.
 func (f *Filter) Fetch(ctx context.Context) (*bloom.Filter, error) {
+	f.calls.Add(1)
 	data, err := fetchScript.Run(ctx, f.rdb, f.keys, f.geometry).Text()
 	if err != nil {
+		f.failed(ctx)
 		return nil, f.wrap("fetch", err)
 	}
 	mem := bloom.New(f.n, f.p)
 	if err := mem.SetBlocks([]byte(data)); err != nil {
+		f.failed(ctx)
 		return nil, fmt.Errorf("redisbloom: fetch %q: %w", f.name, err)
 	}
 	return mem, nil

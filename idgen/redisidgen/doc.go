@@ -21,4 +21,8 @@
 // missing waits one TTL before issuing, by which time every earlier holder has
 // stopped. All keys share the hash tag {workers}, so that each script stays
 // on one Redis Cluster slot.
+//
+// Monitoring: Lease.Stats counts renewals, reclaims, failed renewals and
+// lapses of the generator, says whether the lease is lost, and includes the
+// generator's idgen.Stats; it does no I/O.
 package redisidgen

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/distkit/distkit/idgen"
@@ -33,7 +34,7 @@ return {-1, fresh}
 // A missing key (expired while its holder could not renew, or lost by Redis)
 // is claimed again. KEYS[2] is the marker, set again if Redis lost it: no
 // claimant has then seen the data set since the loss. It returns 1 when held,
-// 0 when another token holds the key.
+// 2 when claimed again, 0 when another token holds the key.
 var renewScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] then
@@ -43,7 +44,7 @@ end
 if not v then
 	redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 	redis.call('SET', KEYS[2], '1', 'NX')
-	return 1
+	return 2
 end
 return 0
 `)
@@ -117,8 +118,47 @@ type Lease struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	renewed, reclaimed, renewFailed, lapses atomic.Uint64
+
 	mu   sync.Mutex
 	lost bool // another process holds the worker ID; guarded by mu
+}
+
+// Stats is a snapshot of a Lease's counters since Acquire.
+type Stats struct {
+	// Renewed counts renewals that Redis confirmed.
+	Renewed uint64
+	// Reclaimed counts the renewals among them that found the worker ID's
+	// key gone (it expired while the holder could not renew, or Redis lost
+	// it) and claimed it again.
+	Reclaimed uint64
+	// RenewFailed counts renewals that failed: Redis returned an error, or
+	// did not answer within a third of the TTL (a deadline go-redis applies
+	// only with ContextTimeoutEnabled; otherwise its ReadTimeout does). If
+	// they go on, the generator stops by itself.
+	RenewFailed uint64
+	// Lapses counts the times the generator stopped (Next returned
+	// idgen.ErrLeaseLost) because no renewal had succeeded in time. A lapse
+	// counts once, when the renewal in flight at the time comes back, and
+	// ends with the next successful renewal.
+	Lapses uint64
+	// Lost reports whether the lease is lost for good, as Lost does.
+	Lost bool
+	// Generator is the Stats of the lease's generator.
+	Generator idgen.Stats
+}
+
+// Stats returns a snapshot of the lease's counters and its generator's. It
+// does no I/O and is safe to call concurrently.
+func (l *Lease) Stats() Stats {
+	return Stats{
+		Renewed:     l.renewed.Load(),
+		Reclaimed:   l.reclaimed.Load(),
+		RenewFailed: l.renewFailed.Load(),
+		Lapses:      l.lapses.Load(),
+		Lost:        l.Lost(),
+		Generator:   l.gen.Stats(),
+	}
 }
 
 var _ idgen.Generator = (*Lease)(nil)
@@ -171,8 +211,9 @@ func Acquire(ctx context.Context, rdb redis.Scripter, opts ...Option) (*Lease, e
 		return nil, err
 	}
 	l.gen = gen
-	gen.SetExpiry(sent.Add(c.ttl - l.margin))
-	go l.renew()
+	expiry := sent.Add(c.ttl - l.margin)
+	gen.SetExpiry(expiry)
+	go l.renew(expiry)
 	if res[1] == 1 {
 		// Redis has no memory of earlier holders: wait until any of them
 		// has stopped, while renewing.
@@ -209,11 +250,14 @@ func (l *Lease) Lost() bool {
 	return l.lost
 }
 
-func (l *Lease) renew() {
+// renew renews the lease every third of its TTL until Close; expiry is the
+// generator's expiry, set by the last successful claim or renewal.
+func (l *Lease) renew(expiry time.Time) {
 	defer close(l.done)
 	interval := l.ttl / 3
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	lapsed := false
 	for {
 		select {
 		case <-l.stop:
@@ -227,7 +271,13 @@ func (l *Lease) renew() {
 		ctx, cancel := context.WithTimeout(context.Background(), interval)
 		held, err := renewScript.Run(ctx, l.rdb, []string{l.key, l.marker}, l.token, l.ttl.Milliseconds()).Int()
 		cancel()
+		if !lapsed && !time.Now().Before(expiry) {
+			// The generator stopped before this renewal came back.
+			lapsed = true
+			l.lapses.Add(1)
+		}
 		if err != nil {
+			l.renewFailed.Add(1)
 			continue // the generator stops by itself if this lasts
 		}
 		if held == 0 {
@@ -237,7 +287,12 @@ func (l *Lease) renew() {
 			l.mu.Unlock()
 			return
 		}
-		l.gen.SetExpiry(sent.Add(l.ttl - l.margin))
+		l.renewed.Add(1)
+		if held == 2 {
+			l.reclaimed.Add(1)
+		}
+		expiry, lapsed = sent.Add(l.ttl-l.margin), false
+		l.gen.SetExpiry(expiry)
 	}
 }
 

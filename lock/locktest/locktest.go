@@ -64,6 +64,7 @@ func Run(t *testing.T, newLocker func(t *testing.T) lock.Locker, opts ...Option)
 	t.Run("AutoRenew", func(t *testing.T) { testAutoRenew(t, newLocker) })
 	t.Run("AutoRenewStopsWithContext", func(t *testing.T) { testAutoRenewStops(t, newLocker) })
 	t.Run("Inspect", func(t *testing.T) { testInspect(t, newLocker) })
+	t.Run("Stats", func(t *testing.T) { testStats(t, newLocker) })
 }
 
 const key = "locktest"
@@ -393,4 +394,80 @@ func testInspect(t *testing.T, newLocker func(*testing.T) lock.Locker) {
 	if _, ok, err := in.Inspect(ctx, key); ok || err != nil {
 		t.Errorf("Inspect(released) = %v, %v; want false, nil", ok, err)
 	}
+}
+
+// testStats checks the counters of a Locker that has them (a Stats method
+// returning lock.LockerStats, as Local and the Redis Locker have).
+func testStats(t *testing.T, newLocker func(*testing.T) lock.Locker) {
+	ctx := t.Context()
+	l := newLocker(t)
+	sl, ok := l.(interface{ Stats() lock.LockerStats })
+	if !ok {
+		t.Skip("the Locker has no Stats method")
+	}
+	want := sl.Stats()
+	check := func(step string) {
+		t.Helper()
+		if got := sl.Stats(); got != want {
+			t.Errorf("after %s: Stats = %+v; want %+v", step, got, want)
+		}
+	}
+	le, err := l.TryLock(ctx, key, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Acquired++
+	check("TryLock")
+	if _, err := l.TryLock(ctx, key, 10*time.Second); !errors.Is(err, lock.ErrNotObtained) {
+		t.Fatalf("TryLock(held key) = %v; want ErrNotObtained", err)
+	}
+	want.Contended++
+	check("TryLock of a held key")
+	if err := le.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want.Refreshed++
+	check("Refresh")
+
+	got := make(chan *lock.Lease, 1)
+	go func() {
+		w, err := l.Lock(ctx, key, 10*time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- w
+	}()
+	for deadline := time.Now().Add(5 * time.Second); sl.Stats().Contended == want.Contended; {
+		if time.Now().After(deadline) {
+			t.Fatal("a Lock waiting for a held key is not counted as contended")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := le.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := <-got
+	if w == nil {
+		return
+	}
+	if err := w.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want.Contended++
+	want.Acquired++
+	want.Released += 2
+	check("a hand-over to a waiting Lock")
+
+	le, err = l.TryLock(ctx, key, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-le.Done()
+	if err := le.Refresh(ctx); !errors.Is(err, lock.ErrNotHeld) {
+		t.Fatalf("Refresh after Done = %v; want ErrNotHeld", err)
+	}
+	want.Acquired++
+	want.Lost++
+	want.RefreshFailed++
+	check("a lease left to expire")
 }

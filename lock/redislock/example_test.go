@@ -2,6 +2,7 @@ package redislock_test
 
 import (
 	"context"
+	"expvar"
 	"fmt"
 	"time"
 
@@ -44,6 +45,14 @@ func ExampleLocker_TryLock() {
 	}
 	defer le.Release(ctx)
 	fmt.Println("running the report with token", le.Token())
+}
+
+// The counters of a Locker, and of the leases it granted, served as JSON on
+// /debug/vars (expvar), from where a Prometheus or OpenTelemetry exporter
+// can read them.
+func ExampleLocker_Stats() {
+	locker := redislock.New(redis.NewClient(&redis.Options{Addr: "localhost:6379"}))
+	expvar.Publish("locks", expvar.Func(func() any { return locker.Stats() }))
 }
 
 func migrate(context.Context, uint64) {}

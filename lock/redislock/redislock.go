@@ -45,6 +45,8 @@ type Locker struct {
 	prefix string
 	id     string        // random, unique per Locker
 	seq    atomic.Uint64 // makes values unique per lease
+
+	counters lock.Counters
 }
 
 var (
@@ -77,6 +79,24 @@ func New(rdb Client, opts ...Option) *Locker {
 		o(l)
 	}
 	return l
+}
+
+// Stats returns a snapshot of the Locker's counters and those of the leases
+// it granted. It does no I/O and is safe to call concurrently.
+func (l *Locker) Stats() lock.LockerStats { return l.counters.Stats() }
+
+// config returns the lock.Config of opts, with the Locker's counters.
+func (l *Locker) config(opts []lock.Option) lock.Config {
+	cfg := lock.NewConfig(opts)
+	cfg.Counters = &l.counters
+	return cfg
+}
+
+// failed counts an error from Redis, unless ctx has ended.
+func (l *Locker) failed(ctx context.Context) {
+	if ctx.Err() == nil {
+		l.counters.Errors.Add(1)
+	}
 }
 
 // keys are the Redis keys of one lock and one caller, all under one hash
@@ -147,17 +167,20 @@ func (l *Locker) TryLock(ctx context.Context, key string, ttl time.Duration, opt
 	if err := lock.CheckTTL(ttl); err != nil {
 		return nil, err
 	}
-	cfg := lock.NewConfig(opts)
+	cfg := l.config(opts)
 	k := l.keys(key, ttl, cfg.Owner)
 	start := time.Now()
 	// Only the lock and its counter: TryLock never touches the queue.
 	n, err := tryAcquireScript.Run(ctx, l.rdb, k.k[:2], k.value, ttl.Milliseconds(), fenceTTLFor(ttl)).Int64()
 	if err != nil {
+		l.failed(ctx)
 		return nil, fmt.Errorf("redislock: lock %q: %w", key, err)
 	}
 	if n <= 0 {
+		l.counters.Contended.Add(1)
 		return nil, lock.ErrNotObtained
 	}
+	l.counters.Acquired.Add(1)
 	return lock.NewLease(ctx, &grant{l: l, keys: k}, key, uint64(n), ttl, start, cfg), nil
 }
 
@@ -170,7 +193,7 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 	if err := lock.CheckTTL(ttl); err != nil {
 		return nil, err
 	}
-	cfg := lock.NewConfig(opts)
+	cfg := l.config(opts)
 	k := l.keys(key, ttl, cfg.Owner)
 	slice := min(ttl/4, MaxBlock)
 	// A waiter that has not renewed its place for this long is skipped.
@@ -194,7 +217,11 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 			if got == 2 {
 				start = queuedAt // handed over while not blocked
 			}
+			l.counters.Acquired.Add(1)
 			return lock.NewLease(ctx, &grant{l: l, keys: k}, key, uint64(n), ttl, start, cfg), nil
+		}
+		if !queued {
+			l.counters.Contended.Add(1)
 		}
 		queued, queuedAt = true, start
 		if pttl := time.Duration(n) * time.Millisecond; n >= 0 && pttl < slice {
@@ -224,6 +251,7 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 		if len(tok) == 2 {
 			s, _ := tok[1].(string)
 			if t, perr := strconv.ParseUint(s, 10, 64); perr == nil {
+				l.counters.Acquired.Add(1)
 				return lock.NewLease(ctx, &grant{l: l, keys: k}, key, t, ttl, queuedAt, cfg), nil
 			}
 		}
@@ -234,6 +262,7 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 // leave takes a waiter that gives up out of the queue, passing the lock on
 // if it was handed to it meanwhile, and returns the error to report.
 func (l *Locker) leave(ctx context.Context, k *keys, queued bool, cause error) error {
+	l.failed(ctx)
 	key := k.key
 	if queued {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -267,6 +296,7 @@ func (l *Locker) Inspect(ctx context.Context, key string) (lock.Holder, bool, er
 	k := l.keys(key, lock.MinTTL, "")
 	res, err := inspectScript.Run(ctx, l.rdb, k.k[:2]).Slice()
 	if err != nil {
+		l.failed(ctx)
 		return lock.Holder{}, false, fmt.Errorf("redislock: inspect %q: %w", key, err)
 	}
 	if len(res) != 3 {
