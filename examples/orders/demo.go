@@ -272,7 +272,7 @@ stopped:
 		var vars map[string]json.RawMessage
 		if json.NewDecoder(resp.Body).Decode(&vars) == nil {
 			var d map[string]any
-			rep.DebugVars = json.Unmarshal(vars["distkit"], &d) == nil && d["circuitbreaker"] != nil && d["queue"] != nil
+			rep.DebugVars = json.Unmarshal(vars["distkit"], &d) == nil && varsComplete(d)
 		}
 		resp.Body.Close()
 	}
@@ -464,4 +464,31 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  hashring:       units reserved per inventory shard %v\n", r.Shards)
 	fmt.Fprintf(w, "  /debug/vars:    served the counters: %v\n", r.DebugVars)
+}
+
+// varsComplete reports whether the /debug/vars snapshot d has a section for
+// every primitive, with the counters the demo must have moved.
+func varsComplete(d map[string]any) bool {
+	for _, section := range []string{"ratelimit", "idempotency", "idgen", "circuitbreaker", "backoff", "queue", "lock", "bloom", "hashring"} {
+		if d[section] == nil {
+			return false
+		}
+	}
+	for _, path := range [][]string{
+		{"ratelimit", "middleware", "Limited"},
+		{"idempotency", "middleware", "Replayed"},
+		{"circuitbreaker", "breaker", "Trips"},
+		{"backoff", "budget", "Allowed"},
+		{"lock", "locker", "Acquired"},
+	} {
+		var v any = d
+		for _, k := range path {
+			m, _ := v.(map[string]any)
+			v = m[k]
+		}
+		if n, _ := v.(float64); n < 1 {
+			return false
+		}
+	}
+	return true
 }

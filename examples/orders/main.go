@@ -14,12 +14,14 @@
 //   - a hashring.Ring picking the inventory shard of each item.
 //
 // It serves /debug/vars (expvar) with what each primitive did, under
-// "distkit": the Stats of the primitives that have them (the breaker, the
-// email workers, the queue's counts, the bloom filter's fill) and counters the
-// service keeps around the others. To bridge them to Prometheus, register
-// collectors.NewExpvarCollector from prometheus/client_golang for the fields
-// you want; for OpenTelemetry, read the same snapshot from an observable
-// gauge's callback (metric.WithInt64Callback).
+// "distkit": every primitive's own Stats snapshot (the middlewares' counters,
+// the limiter, store, generator, locker and queue backends, the breaker, the
+// retry budget, the email workers and electors, the coupon filter), next to
+// the few counters the service keeps around them. To bridge them to
+// Prometheus, read a snapshot in a CounterFunc or GaugeFunc (or register
+// collectors.NewExpvarCollector); for OpenTelemetry, read it in an
+// observable instrument's callback (metric.WithInt64Callback). The root
+// README shows both.
 //
 // The orders themselves stay in the memory of the process that created them:
 // a real service keeps them in its database.

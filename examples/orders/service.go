@@ -52,7 +52,6 @@ type order struct {
 // counters are what the service counts itself, for the primitives that have
 // no Stats snapshot of their own.
 type counters struct {
-	requests, rateLimited, replayed         atomic.Int64
 	ordersCreated, paymentFailed            atomic.Int64
 	couponsRejected                         atomic.Int64
 	idsIssued                               atomic.Int64
@@ -77,10 +76,15 @@ type service struct {
 	payCfg  config
 	c       counters
 
+	// rlCounters and idemCounters count what the middlewares did.
+	rlCounters   ratelimit.MiddlewareCounters
+	idemCounters idempotency.Counters
+
 	mu          sync.Mutex
 	orders      map[idgen.ID]order
 	transitions []string // breaker state changes, in order
 	workers     []namedWorker
+	electors    []namedElector
 
 	jobsMu sync.Mutex
 	jobs   []jobRun // runs of the nightly job
@@ -152,24 +156,15 @@ func (s *service) handler() http.Handler {
 		idempotency.WithErrorHandler(func(r *http.Request, err error) {
 			s.log.Error("idempotency store", "err", err)
 		}),
+		idempotency.WithCounters(&s.idemCounters),
 	)(http.HandlerFunc(s.createOrder))
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /orders", create)
 	mux.HandleFunc("GET /orders/{id}", s.getOrder)
 
-	limited := ratelimit.Middleware(s.b.limiter, clientKey, ratelimit.WithPolicyName("client"))(mux)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.c.requests.Add(1)
-		rw := &statusWriter{ResponseWriter: w}
-		limited.ServeHTTP(rw, r)
-		switch {
-		case rw.status == http.StatusTooManyRequests:
-			s.c.rateLimited.Add(1)
-		case rw.Header().Get("Idempotent-Replayed") == "true":
-			s.c.replayed.Add(1)
-		}
-	})
+	return ratelimit.Middleware(s.b.limiter, clientKey,
+		ratelimit.WithPolicyName("client"), ratelimit.WithCounters(&s.rlCounters))(mux)
 }
 
 // clientKey is the rate limit key: the client, or its address if anonymous.
@@ -346,9 +341,14 @@ func (s *service) lead(node string, period time.Duration) func(ctx context.Conte
 	}
 }
 
-// elector returns the candidate of this node in the nightly job's election.
+// elector returns the candidate of this node in the nightly job's election,
+// and registers it for the stats.
 func (s *service) elector(node string, ttl time.Duration) *lock.Elector {
-	return lock.NewElector(s.b.locker, "nightly", node, ttl)
+	e := lock.NewElector(s.b.locker, "nightly", node, ttl)
+	s.mu.Lock()
+	s.electors = append(s.electors, namedElector{node, e})
+	s.mu.Unlock()
+	return e
 }
 
 func httpError(w http.ResponseWriter, status int, msg string) {
@@ -356,25 +356,3 @@ func httpError(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `{"status":%d,"title":%s}`+"\n", status, strconv.Quote(msg))
 }
-
-// statusWriter remembers the status code a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
