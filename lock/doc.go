@@ -27,7 +27,8 @@
 // An Elector runs leader election on any Locker: the leader holds an
 // auto-renewed lease, its term is the lease's token. Package lock/locktest is
 // the conformance suite every Locker passes. Errors are ErrNotObtained,
-// ErrNotHeld, ErrInvalidTTL, or wrap an error from the store.
+// ErrNotHeld, ErrInvalidTTL, or wrap an error from the store; a leader's
+// context ends with cause ErrNotHeld (lease lost) or ErrResigned.
 //
 // Monitoring: Local.Stats (and Stats of the Redis Locker) returns a
 // LockerStats counting leases acquired, contended, refreshed, released and

@@ -25,9 +25,9 @@ type Elector struct {
 	won, lost, errs atomic.Uint64
 
 	mu       sync.Mutex
-	lease    *Lease             // held while leader; guarded by mu
-	stepDown context.CancelFunc // ends the current term; guarded by mu
-	over     chan struct{}      // closed when the current term's lease is released; guarded by mu
+	lease    *Lease        // held while leader; guarded by mu
+	stepDown func()        // ends the current term; guarded by mu
+	over     chan struct{} // closed when the current term's lease is released; guarded by mu
 }
 
 // ElectorStats is a snapshot of an Elector's counters since it was created.
@@ -56,8 +56,9 @@ func NewElector(locker Locker, key, name string, ttl time.Duration) *Elector {
 }
 
 // Run campaigns until ctx ends. Each time the candidate becomes leader it
-// calls lead with the term and a context that ends when leadership ends:
-// the lease is lost (Done), Resign is called, or ctx ends. lead must return
+// calls lead with the term and a context that ends when leadership ends,
+// with context.Cause telling why: ErrNotHeld when the lease was lost (Done),
+// ErrResigned after Resign, or ctx's own cause when ctx ends. lead must return
 // soon after its context ends; when it returns, Run releases the lease and
 // campaigns again. Errors from the Locker are retried every TTL/4. Run returns
 // ctx.Err() when ctx ends, or ErrInvalidTTL at once.
@@ -88,21 +89,21 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, term u
 			rcancel()
 			return ctx.Err()
 		}
-		lctx, cancel := context.WithCancel(ctx)
+		lctx, cancel := context.WithCancelCause(ctx)
 		over := make(chan struct{})
 		e.mu.Lock()
-		e.lease, e.stepDown, e.over = lease, cancel, over
+		e.lease, e.stepDown, e.over = lease, func() { cancel(ErrResigned) }, over
 		e.mu.Unlock()
 		go func() {
 			select {
 			case <-lease.Done():
-				cancel()
+				cancel(ErrNotHeld)
 			case <-lctx.Done():
 			}
 		}()
 		e.won.Add(1)
 		lead(lctx, lease.Token())
-		cancel()
+		cancel(nil)
 		select {
 		case <-lease.Done():
 			if ctx.Err() == nil { // ending ctx cuts renewal short too

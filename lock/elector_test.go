@@ -66,6 +66,7 @@ func TestElectorOneLeaderAndFailover(t *testing.T) {
 			leaders atomic.Int32
 			mu      sync.Mutex
 			terms   []uint64
+			causes  = map[int]error{} // why each candidate's term ended
 			elected = make(chan int, 10)
 		)
 		procs := make([]*crashable, 3)
@@ -89,6 +90,9 @@ func TestElectorOneLeaderAndFailover(t *testing.T) {
 					mu.Unlock()
 					elected <- i
 					<-ctx.Done()
+					mu.Lock()
+					causes[i] = context.Cause(ctx)
+					mu.Unlock()
 					leaders.Add(-1)
 				})
 			}()
@@ -137,6 +141,11 @@ func TestElectorOneLeaderAndFailover(t *testing.T) {
 		mu.Unlock()
 		cancel()
 		wg.Wait()
+		for i, want := range map[int]error{first: lock.ErrResigned, second: lock.ErrNotHeld, third: context.Canceled} {
+			if !errors.Is(causes[i], want) {
+				t.Errorf("candidate %d's term ended with cause %v; want %v", i, causes[i], want)
+			}
+		}
 	})
 }
 

@@ -44,6 +44,9 @@ var (
 	ErrNotHeld = errors.New("lock: not held")
 	// ErrInvalidTTL is returned by TryLock and Lock for a ttl below MinTTL.
 	ErrInvalidTTL = errors.New("lock: ttl below lock.MinTTL")
+	// ErrResigned is the cause (context.Cause) of the end of a leader's
+	// context when Elector.Resign ended its term.
+	ErrResigned = errors.New("lock: leader resigned")
 )
 
 // MinTTL is the shortest lease a Locker grants. Shorter leases could not

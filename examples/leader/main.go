@@ -125,7 +125,7 @@ func (c *candidate) lead(ctx context.Context, term uint64, store *fencedStore) {
 			close(c.zombieDone)
 			return
 		case <-ctx.Done():
-			log.Printf("%s: leadership ended", c.name)
+			log.Printf("%s: leadership ended: %v", c.name, context.Cause(ctx))
 			return
 		case <-tick.C:
 			if err := store.write(term, c.name); err != nil {

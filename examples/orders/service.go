@@ -333,7 +333,7 @@ func (s *service) lead(node string, period time.Duration) func(ctx context.Conte
 			s.nightly(node, term)
 			select {
 			case <-ctx.Done():
-				s.log.Info("leadership ended", "node", node, "term", term)
+				s.log.Info("leadership ended", "node", node, "term", term, "why", context.Cause(ctx))
 				return
 			case <-t.C:
 			}
