@@ -17,7 +17,7 @@ import (
 const EnvVar = "DISTKIT_SUITETEST_VARIANT"
 
 // childTimeout ends a child whose suite hangs on a broken implementation.
-const childTimeout = 2 * time.Minute
+const childTimeout = time.Minute
 
 // slots bounds the children running at once, across all of a binary's tests.
 var slots = make(chan struct{}, 2)
