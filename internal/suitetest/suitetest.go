@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,10 @@ const EnvVar = "DISTKIT_SUITETEST_VARIANT"
 
 // childTimeout ends a child whose suite hangs on a broken implementation.
 const childTimeout = time.Minute
+
+// childParallel is how many parallel subtests a child runs at once. The
+// suites' subtests spend their time waiting on timers, not on a core.
+const childParallel = 8
 
 // slots bounds the children running at once, across all of a binary's tests.
 var slots = make(chan struct{}, 2)
@@ -69,7 +74,11 @@ func runChild(test, variant string) ([]byte, error) {
 	for i, l := range levels {
 		levels[i] = "^" + regexp.QuoteMeta(l) + "$"
 	}
-	args := []string{"-test.run=" + strings.Join(levels, "/"), "-test.timeout=" + childTimeout.String()}
+	args := []string{
+		"-test.run=" + strings.Join(levels, "/"),
+		"-test.timeout=" + childTimeout.String(),
+		"-test.parallel=" + strconv.Itoa(childParallel),
+	}
 	if f := flag.Lookup("test.gocoverdir"); f != nil && f.Value.String() != "" {
 		args = append(args, "-test.gocoverdir="+f.Value.String())
 	}
