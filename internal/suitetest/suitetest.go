@@ -47,11 +47,11 @@ func Variant() (name string, ok bool) {
 
 // Run runs the current test again in a child process for each case, with
 // Variant reporting the case's Name, and fails unless the child fails and
-// reports each subtest of the case's Fail. Cases are parallel subtests of t;
-// at most two children run at a time. The child's output is logged only when
-// the check fails, without its coverage summary.
-//
-// The child runs only t (by its name), in which Variant reports true.
+// reports each subtest of the case's Fail. The child runs only t (selected by
+// its name), runs up to eight parallel subtests at once, and is stopped after
+// a minute. Cases are parallel subtests of t; at most two children of one
+// test binary run at a time. A child's output is logged only when the check
+// fails, without its coverage summary.
 func Run(t *testing.T, cases ...Case) {
 	test := t.Name()
 	for _, c := range cases {
