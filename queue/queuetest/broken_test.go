@@ -58,10 +58,10 @@ var variants = []variant{
 		fail: []string{"Visibility", "DeadLetterOnTimeout"},
 	},
 	{
-		name: "visibility-halved",
+		name: "visibility-quartered",
 		new: with(func(q *broken) {
 			q.receive = func(ctx context.Context, n int, vis time.Duration) ([]queue.Delivery, error) {
-				return q.Local.Receive(ctx, n, vis/2)
+				return q.Local.Receive(ctx, n, vis/4)
 			}
 		}),
 		fail: []string{"Visibility"},
