@@ -240,6 +240,7 @@ func testExclusion(t *testing.T, newLocker func(*testing.T) lock.Locker, c confi
 		inside    atomic.Int32
 		lastToken uint64 // written only under the lock; read with the atomics below
 		tokenErr  atomic.Value
+		insideErr atomic.Value // not sent on errs, which holds one error per goroutine
 		wg        sync.WaitGroup
 	)
 	var tokMu sync.Mutex // orders lastToken for the race detector only
@@ -257,7 +258,7 @@ func testExclusion(t *testing.T, newLocker func(*testing.T) lock.Locker, c confi
 						return
 					}
 					if n := inside.Add(1); n != 1 {
-						errs <- fmt.Errorf("%d holders inside the lock at once", n)
+						insideErr.Store(fmt.Errorf("%d holders inside the lock at once", n))
 					}
 					tokMu.Lock()
 					if le.Token() <= lastToken {
@@ -284,6 +285,9 @@ func testExclusion(t *testing.T, newLocker func(*testing.T) lock.Locker, c confi
 	wg.Wait()
 	close(errs)
 	for err := range errs {
+		t.Error(err)
+	}
+	if err, _ := insideErr.Load().(error); err != nil {
 		t.Error(err)
 	}
 	if err, _ := tokenErr.Load().(error); err != nil {
