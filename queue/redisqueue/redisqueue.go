@@ -269,11 +269,11 @@ func (q *Queue) receive(ctx context.Context, acks []queue.Receipt, n int, visibi
 }
 
 // appendReceipts appends rs to args as the scripts read them: their count,
-// their in-flight members "ID:token", then their IDs.
+// their in-flight members, then their IDs.
 func appendReceipts(args []any, rs []queue.Receipt) []any {
 	args = append(args, len(rs))
 	for _, r := range rs {
-		args = append(args, r.ID+":"+strconv.FormatUint(r.Token, 10))
+		args = append(args, member(r))
 	}
 	for _, r := range rs {
 		args = append(args, r.ID)
@@ -282,6 +282,15 @@ func appendReceipts(args []any, rs []queue.Receipt) []any {
 }
 
 var errReply = errors.New("unexpected reply")
+
+// member returns the in-flight member that names the delivery of r:
+// "ID:token", or the ID alone for a first delivery (token 1).
+func member(r queue.Receipt) string {
+	if r.Token == 1 {
+		return r.ID
+	}
+	return r.ID + ":" + strconv.FormatUint(r.Token, 10)
+}
 
 // AckReceive acks receipts and then receives up to n messages that are ready
 // now, in one round trip, without waiting: it may return none. It returns
@@ -371,7 +380,7 @@ func (q *Queue) Nack(ctx context.Context, r queue.Receipt, delay time.Duration) 
 	if err := queue.CheckDelay(delay); err != nil {
 		return err
 	}
-	ok, err := nackScript.Run(ctx, q.rdb, q.keys, r.ID, r.Token, ms(delay), q.maxAttempts).Int()
+	ok, err := nackScript.Run(ctx, q.rdb, q.keys, r.ID, member(r), r.Token, ms(delay), q.maxAttempts).Int()
 	if err != nil {
 		return q.wrap("nack", err)
 	}
@@ -388,7 +397,7 @@ func (q *Queue) Extend(ctx context.Context, r queue.Receipt, visibility time.Dur
 	if err := queue.CheckDelay(visibility); err != nil {
 		return err
 	}
-	ok, err := extendScript.Run(ctx, q.rdb, q.keys, r.ID, r.Token, ms(visibility)).Int()
+	ok, err := extendScript.Run(ctx, q.rdb, q.keys, member(r), ms(visibility)).Int()
 	if err != nil {
 		return q.wrap("extend", err)
 	}

@@ -235,3 +235,80 @@ func TestWorkerOnRedis(t *testing.T) {
 		t.Errorf("AckReceive(max 0) = %v; want ErrInvalid", err)
 	}
 }
+
+// TestBatchAckSparesRedelivered acks a batch that mixes a void receipt, whose
+// message was redelivered since, with held ones, then follows a message
+// through death and two redrives: the void receipt must not delete the
+// message, attempts restart after each redrive while tokens keep growing, and
+// nothing is left behind once everything is acked.
+func TestBatchAckSparesRedelivered(t *testing.T) {
+	rdb := redistest.Start(t)
+	q := redisqueue.New(rdb, "mixed", redisqueue.WithMaxAttempts(2))
+	ctx := t.Context()
+	if err := q.Enqueue(ctx, queue.Message{Body: []byte("a")}, queue.Message{Body: []byte("b")}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := q.Receive(ctx, 2, time.Minute)
+	if err != nil || len(first) != 2 {
+		t.Fatalf("Receive = %d, %v; want 2", len(first), err)
+	}
+	a, b := first[0], first[1]
+	if err := q.Nack(ctx, a.Receipt, 0); err != nil {
+		t.Fatal(err)
+	}
+	again, err := q.Receive(ctx, 2, time.Minute)
+	if err != nil || len(again) != 1 || again[0].ID != a.ID || again[0].Attempt != 2 || again[0].Token <= a.Token {
+		t.Fatalf("Receive after Nack = %+v, %v; want %s again at attempt 2 with a new token", again, err, a.ID)
+	}
+	if err := q.Ack(ctx, a.Receipt, b.Receipt); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Ack(void, held) = %v; want ErrNotHeld", err)
+	}
+	// The second delivery of a is its last: letting it fail kills it.
+	if err := q.Nack(ctx, again[0].Receipt, 0); err != nil {
+		t.Fatalf("Nack of the live delivery = %v; want nil (the void ack must spare it)", err)
+	}
+	token := again[0].Token
+	for round := range 2 {
+		dead, err := q.Dead(ctx, 10)
+		if err != nil || len(dead) != 1 || string(dead[0].Body) != "a" || dead[0].Attempt != 2 {
+			t.Fatalf("round %d: Dead = %+v, %v; want a at attempt 2", round, dead, err)
+		}
+		if n, err := q.Redrive(ctx, a.ID); n != 1 || err != nil {
+			t.Fatalf("round %d: Redrive = %d, %v; want 1", round, n, err)
+		}
+		ds, err := q.Receive(ctx, 2, time.Minute)
+		if err != nil || len(ds) != 1 || string(ds[0].Body) != "a" || ds[0].Attempt != 1 || ds[0].Token <= token {
+			t.Fatalf("round %d: Receive after Redrive = %+v, %v; want a at attempt 1 with a new token", round, ds, err)
+		}
+		token = ds[0].Token
+		if round == 0 {
+			if err := q.Nack(ctx, ds[0].Receipt, 0); err != nil {
+				t.Fatal(err)
+			}
+			ds, err = q.Receive(ctx, 2, time.Minute)
+			if err != nil || len(ds) != 1 || ds[0].Attempt != 2 {
+				t.Fatalf("Receive = %+v, %v; want a at attempt 2", ds, err)
+			}
+			token = ds[0].Token
+			if err := q.Nack(ctx, ds[0].Receipt, 0); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := q.Ack(ctx, ds[0].Receipt); err != nil {
+			t.Fatalf("Ack after Redrive = %v", err)
+		}
+	}
+	if c, err := q.Len(ctx); err != nil || c != (queue.Counts{}) {
+		t.Errorf("Len = %+v, %v; want empty", c, err)
+	}
+	keys, err := rdb.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !strings.HasSuffix(k, ":seq") && !strings.HasSuffix(k, ":notify") {
+			t.Errorf("key %s left behind", k)
+		}
+	}
+}

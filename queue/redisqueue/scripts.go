@@ -7,7 +7,7 @@ import "github.com/redis/go-redis/v9"
 const (
 	kReady    = iota // list of ready entries, oldest first
 	kDelayed         // sorted set: entry -> ready at (ms)
-	kInFlight        // sorted set: "ID:token" -> visibility deadline (ms)
+	kInFlight        // sorted set: delivery member (see below) -> visibility deadline (ms)
 	kMsgs            // hash: ID -> "enqueued(ms):" + packed headers and body; d:ID -> "n:r" of a dead message
 	kDead            // sorted set: ID -> died at (ms)
 	kDedup           // sorted set: dedup ID -> window end (ms)
@@ -20,13 +20,15 @@ const (
 // A message waiting in the ready list or among the delayed ones is an entry:
 // its ID alone when it was never delivered, else "ID:n:r" with n its
 // deliveries so far and r those before its last redrive. The token of a
-// delivery is the message's delivery count, which only grows, so "ID:token"
-// names one delivery; a message's attempt is its delivery count minus the
-// count at its last redrive. So a delivery costs one field of the message
-// hash (the body) and one in-flight member, and the counts live in the
-// entries, written only on the rare paths (expiry, nack, death, redrive).
-// Every script works on whole batches with variadic commands, so a batch
-// costs a handful of commands, not a handful per message.
+// delivery is the message's delivery count, which only grows, so a member
+// "ID:token" of the in-flight set names one delivery; the first delivery,
+// token 1, is named by the bare ID, so that the common case builds no string
+// on the server. A message's attempt is its delivery count minus the count at
+// its last redrive. So a delivery costs one field of the message hash (the
+// body) and one in-flight member, and the counts live in the entries, written
+// only on the rare paths (expiry, nack, death, redrive). Every script works
+// on whole batches with variadic commands, so a batch costs a handful of
+// commands, not a handful per message.
 
 // prelude reads the server clock in milliseconds and defines helpers.
 const prelude = `
@@ -35,20 +37,27 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function wake()
   if redis.call('LLEN', KEYS[8]) == 0 then redis.call('LPUSH', KEYS[8], 1) end
 end
--- many calls cmd(key, args[i..j]) in chunks that fit Lua's stack; returns
--- the replies, concatenated when they are arrays.
-local function many(cmd, key, args, i, j)
-  if j - i < 4000 then return redis.call(cmd, key, unpack(args, i, j)) end
-  local out, n, last = {}, 0, nil
+-- many calls cmd(key, opt, args[i..j]) (opt may be nil) in chunks that fit
+-- Lua's stack; it returns the replies, concatenated when they are arrays and
+-- summed when they are integers.
+local function many(cmd, key, args, i, j, opt)
+  local function call(s, e)
+    if opt then return redis.call(cmd, key, opt, unpack(args, s, e)) end
+    return redis.call(cmd, key, unpack(args, s, e))
+  end
+  if j - i < 4000 then return call(i, j) end
+  local out, n, sum = {}, 0, 0
   for s = i, j, 4000 do
-    last = redis.call(cmd, key, unpack(args, s, math.min(s + 3999, j)))
-    if type(last) == 'table' then
-      for k = 1, #last do out[n + k] = last[k] end
-      n = n + #last
+    local r = call(s, math.min(s + 3999, j))
+    if type(r) == 'table' then
+      for k = 1, #r do out[n + k] = r[k] end
+      n = n + #r
+    else
+      sum = sum + r
     end
   end
-  if type(last) == 'table' then return out end
-  return last
+  if n > 0 then return out end
+  return sum
 end
 local function num(v) return tonumber(v) or 0 end
 -- die(id, n, r) moves a message with n deliveries, r of them before its
@@ -63,28 +72,56 @@ end
 // ackFunc defines ack(first).
 const ackFunc = `
 -- ack(first) acks the receipts in ARGV from index first on: their count m,
--- then m members "ID:token", then their m IDs. It returns how many were
+-- then their m in-flight members, then their m IDs. It returns how many were
 -- void.
 local function ack(first)
   local m = tonumber(ARGV[first])
   if m == 0 then return 0 end
-  local scores = many('ZMSCORE', KEYS[3], ARGV, first + 1, first + m)
-  local gone, ids, g = {}, {}, 0
-  for k = 1, m do
-    local s = scores[k]
-    if s and tonumber(s) > now then
-      g = g + 1
-      gone[g] = ARGV[first + k]
-      ids[g] = ARGV[first + m + k]
+  local held, g = {}, 0
+  if redis.call('ZCOUNT', KEYS[3], '-inf', now) == 0 then
+    -- Nothing in flight has expired, so a receipt is held when its member is
+    -- in flight. ZADD NX adds only the void ones, with a score no deadline
+    -- has, and answers with a count: no score is formatted or parsed.
+    local a = {}
+    for k = 1, m do
+      a[2 * k - 1] = '-inf'
+      a[2 * k] = ARGV[first + k]
+    end
+    local void = {}
+    if many('ZADD', KEYS[3], a, 1, 2 * m, 'NX') > 0 then
+      local vs = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '-inf')
+      many('ZREM', KEYS[3], vs, 1, #vs)
+      for _, v in ipairs(vs) do void[v] = true end
+    end
+    for k = 1, m do
+      if not void[ARGV[first + k]] then
+        g = g + 1
+        held[g] = k
+      end
+    end
+  else
+    local scores = many('ZMSCORE', KEYS[3], ARGV, first + 1, first + m)
+    for k = 1, m do
+      local s = scores[k]
+      if s and tonumber(s) > now then
+        g = g + 1
+        held[g] = k
+      end
     end
   end
   if g > 0 then
+    local gone, ids = {}, {}
+    for j = 1, g do
+      local k = held[j]
+      gone[j] = ARGV[first + k]
+      ids[j] = ARGV[first + m + k]
+    end
     many('ZREM', KEYS[3], gone, 1, g)
     many('HDEL', KEYS[4], ids, 1, g)
     -- Only redriven messages have metadata, so this is skipped unless some
     -- exist.
     if redis.call('EXISTS', KEYS[9]) == 1 then
-      for k = 1, g do ids[k] = 'r:' .. ids[k] end
+      for j = 1, g do ids[j] = 'r:' .. ids[j] end
       many('HDEL', KEYS[9], ids, 1, g)
     end
   end
@@ -102,16 +139,18 @@ local stamp = now .. ':'
 if ARGV[2] == '0' then
   local n = #ARGV - 2
   local id = redis.call('INCRBY', KEYS[7], n) - n
-  local fields, ready = {}, {}
+  local fields, ready, format = {}, {}, string.format
   for k = 1, n do
-    local s = tostring(id + k)
+    -- %d formats an integer, several times faster than tostring.
+    local s = format('%d', id + k)
     fields[2 * k - 1] = s
     fields[2 * k] = stamp .. ARGV[k + 2]
     ready[k] = s
   end
   many('HSET', KEYS[4], fields, 1, 2 * n)
   -- Wake a receiver only when the list was empty: otherwise one already was.
-  if many('RPUSH', KEYS[1], ready, 1, n) == n then wake() end
+  if redis.call('LLEN', KEYS[1]) == 0 then wake() end
+  many('RPUSH', KEYS[1], ready, 1, n)
   return n
 end
 local window = tonumber(ARGV[1])
@@ -133,7 +172,7 @@ local id = redis.call('INCRBY', KEYS[7], #keep) - #keep
 local fields, ready, delayed = {}, {}, {}
 for _, i in ipairs(keep) do
   id = id + 1
-  local s = tostring(id)
+  local s = string.format('%d', id)
   fields[#fields + 1] = s
   fields[#fields + 1] = stamp .. ARGV[i]
   local delay = tonumber(ARGV[i + 1])
@@ -149,7 +188,10 @@ if #delayed > 0 then
   many('ZADD', KEYS[2], delayed, 1, #delayed)
   wake() -- an idle receiver may wait for a later deadline
 end
-if #ready > 0 and many('RPUSH', KEYS[1], ready, 1, #ready) == #ready then wake() end
+if #ready > 0 then
+  if redis.call('LLEN', KEYS[1]) == 0 then wake() end
+  many('RPUSH', KEYS[1], ready, 1, #ready)
+end
 return #keep
 `)
 
@@ -173,8 +215,8 @@ if #expired > 0 then
   redis.call('ZREM', KEYS[3], unpack(expired))
   local ids, ns, rs = {}, {}, {}
   for k, m in ipairs(expired) do
-    local id, n = string.match(m, '^(%d+):(%d+)$')
-    ids[k], ns[k], rs[k] = id, tonumber(n), 'r:' .. id
+    local id, n = string.match(m, '^([^:]+):?(%d*)$')
+    ids[k], ns[k], rs[k] = id, tonumber(n) or 1, 'r:' .. id
   end
   local r = {}
   if redis.call('EXISTS', KEYS[9]) == 1 then r = redis.call('HMGET', KEYS[9], unpack(rs)) end
@@ -201,8 +243,9 @@ if not es then
   end
   return {void, next}
 end
--- A never-delivered entry is its ID, and its first token is 1.
-local deadline = tostring(now + tonumber(ARGV[2]))
+-- A never-delivered entry is its ID, and so is the member of its first
+-- delivery.
+local deadline = string.format('%d', now + tonumber(ARGV[2]))
 local ids, fly, find = es, {}, string.find
 for k, e in ipairs(es) do
   fly[2 * k - 1] = deadline
@@ -217,7 +260,7 @@ for k, e in ipairs(es) do
     fly[2 * k] = id .. ':' .. (tonumber(string.match(e, '^%d+', c + 1)) + 1)
   else
     if ids ~= es then ids[k] = e end
-    fly[2 * k] = e .. ':1'
+    fly[2 * k] = e
   end
 end
 local v = many('HMGET', KEYS[4], ids, 1, #es)
@@ -226,8 +269,8 @@ if #es == tonumber(ARGV[1]) and redis.call('LLEN', KEYS[1]) > 0 then wake() end
 return {void, -1, es, v}
 `)
 
-// heldCheck defines held(member): whether the delivery "ID:token" is in
-// flight and its visibility has not expired.
+// heldCheck defines held(member): whether the delivery is in flight and its
+// visibility has not expired.
 const heldCheck = `
 local function held(m)
   local s = redis.call('ZSCORE', KEYS[3], m)
@@ -241,18 +284,17 @@ var ackScript = redis.NewScript(prelude + ackFunc + `
 return ack(1)
 `)
 
-// nackScript gives message ARGV[1] with token ARGV[2] back after ARGV[3] ms,
-// or kills it if its attempt reached ARGV[4]. It returns 0 for a void
-// receipt, 1 otherwise.
+// nackScript gives message ARGV[1] with member ARGV[2] and token ARGV[3]
+// back after ARGV[4] ms, or kills it if its attempt reached ARGV[5]. It
+// returns 0 for a void receipt, 1 otherwise.
 var nackScript = redis.NewScript(prelude + heldCheck + `
-local id, n = ARGV[1], tonumber(ARGV[2])
-local m = id .. ':' .. ARGV[2]
+local id, m, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if not held(m) then return 0 end
 redis.call('ZREM', KEYS[3], m)
 local base = num(redis.call('HGET', KEYS[9], 'r:' .. id))
-local delay = tonumber(ARGV[3])
+local delay = tonumber(ARGV[4])
 local e = id .. ':' .. n .. ':' .. base
-if n - base >= tonumber(ARGV[4]) then
+if n - base >= tonumber(ARGV[5]) then
   die(id, n, base)
 elseif delay > 0 then
   redis.call('ZADD', KEYS[2], now + delay, e)
@@ -264,12 +306,12 @@ end
 return 1
 `)
 
-// extendScript sets the visibility deadline of message ARGV[1] with token
-// ARGV[2] to ARGV[3] ms from now. It returns 0 for a void receipt.
+// extendScript sets the visibility deadline of the delivery with member
+// ARGV[1] to ARGV[2] ms from now. It returns 0 for a void receipt.
 var extendScript = redis.NewScript(prelude + heldCheck + `
-local m = ARGV[1] .. ':' .. ARGV[2]
+local m = ARGV[1]
 if not held(m) then return 0 end
-local vis = tonumber(ARGV[3])
+local vis = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[3], 'XX', now + vis, m)
 if vis == 0 then wake() end
 return 1
