@@ -245,14 +245,16 @@ func TestBatchAckSparesRedelivered(t *testing.T) {
 	rdb := redistest.Start(t)
 	q := redisqueue.New(rdb, "mixed", redisqueue.WithMaxAttempts(2))
 	ctx := t.Context()
-	if err := q.Enqueue(ctx, queue.Message{Body: []byte("a")}, queue.Message{Body: []byte("b")}); err != nil {
+	// Four receipts or more take the script's batch path.
+	msgs := []queue.Message{{Body: []byte("a")}, {Body: []byte("b")}, {Body: []byte("c")}, {Body: []byte("d")}, {Body: []byte("e")}}
+	if err := q.Enqueue(ctx, msgs...); err != nil {
 		t.Fatal(err)
 	}
-	first, err := q.Receive(ctx, 2, time.Minute)
-	if err != nil || len(first) != 2 {
-		t.Fatalf("Receive = %d, %v; want 2", len(first), err)
+	first, err := q.Receive(ctx, len(msgs), time.Minute)
+	if err != nil || len(first) != len(msgs) {
+		t.Fatalf("Receive = %d, %v; want %d", len(first), err, len(msgs))
 	}
-	a, b := first[0], first[1]
+	a := first[0]
 	if err := q.Nack(ctx, a.Receipt, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -260,8 +262,12 @@ func TestBatchAckSparesRedelivered(t *testing.T) {
 	if err != nil || len(again) != 1 || again[0].ID != a.ID || again[0].Attempt != 2 || again[0].Token <= a.Token {
 		t.Fatalf("Receive after Nack = %+v, %v; want %s again at attempt 2 with a new token", again, err, a.ID)
 	}
-	if err := q.Ack(ctx, a.Receipt, b.Receipt); !errors.Is(err, queue.ErrNotHeld) {
-		t.Errorf("Ack(void, held) = %v; want ErrNotHeld", err)
+	rs := []queue.Receipt{first[1].Receipt, first[2].Receipt, a.Receipt, first[3].Receipt, first[4].Receipt}
+	if err := q.Ack(ctx, rs...); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Ack(held, held, void, held, held) = %v; want ErrNotHeld", err)
+	}
+	if c, err := q.Len(ctx); err != nil || c != (queue.Counts{InFlight: 1}) {
+		t.Errorf("Len after the batch ack = %+v, %v; want only a in flight", c, err)
 	}
 	// The second delivery of a is its last: letting it fail kills it.
 	if err := q.Nack(ctx, again[0].Receipt, 0); err != nil {
@@ -310,5 +316,55 @@ func TestBatchAckSparesRedelivered(t *testing.T) {
 		if !strings.HasSuffix(k, ":seq") && !strings.HasSuffix(k, ":notify") {
 			t.Errorf("key %s left behind", k)
 		}
+	}
+}
+
+// TestBatchAckWithExpired acks a batch while some of its deliveries have
+// expired but no Receive has acted on them yet: those receipts are void and
+// their messages are redelivered, the held one is acked.
+func TestBatchAckWithExpired(t *testing.T) {
+	rdb := redistest.Start(t)
+	q := redisqueue.New(rdb, "expired")
+	ctx := t.Context()
+	msgs := []queue.Message{{Body: []byte("a")}, {Body: []byte("b")}, {Body: []byte("c")}, {Body: []byte("d")}}
+	if err := q.Enqueue(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	short, err := q.Receive(ctx, 3, time.Millisecond)
+	if err != nil || len(short) != 3 {
+		t.Fatalf("Receive = %d, %v; want 3", len(short), err)
+	}
+	long, err := q.Receive(ctx, 1, time.Minute)
+	if err != nil || len(long) != 1 {
+		t.Fatalf("Receive = %d, %v; want 1", len(long), err)
+	}
+	// Extend does not redeliver, so its ErrNotHeld shows the expiry alone.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		err := q.Extend(ctx, short[2].Receipt, time.Millisecond)
+		if errors.Is(err, queue.ErrNotHeld) {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("Extend = %v; want ErrNotHeld within 5s", err)
+		}
+	}
+	rs := []queue.Receipt{short[0].Receipt, long[0].Receipt, short[1].Receipt, short[2].Receipt}
+	if err := q.Ack(ctx, rs...); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Ack(expired, held, expired, expired) = %v; want ErrNotHeld", err)
+	}
+	ds, err := q.Receive(ctx, 10, time.Minute)
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("Receive after the expiry = %d, %v; want the 3 expired messages", len(ds), err)
+	}
+	for i, d := range ds {
+		if d.ID != short[i].ID || d.Attempt != 2 || string(d.Body) != string(short[i].Body) {
+			t.Errorf("redelivery %d = %s attempt %d %q; want %s attempt 2 %q", i, d.ID, d.Attempt, d.Body, short[i].ID, short[i].Body)
+		}
+		if err := q.Ack(ctx, d.Receipt); err != nil {
+			t.Errorf("Ack of redelivery %d = %v", i, err)
+		}
+	}
+	if c, err := q.Len(ctx); err != nil || c != (queue.Counts{}) {
+		t.Errorf("Len = %+v, %v; want empty", c, err)
 	}
 }

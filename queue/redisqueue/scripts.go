@@ -60,6 +60,13 @@ local function many(cmd, key, args, i, j, opt)
   return sum
 end
 local function num(v) return tonumber(v) or 0 end
+-- push appends entries[1..n] to the ready list. It wakes a receiver only
+-- when the list was empty: otherwise one already was.
+local function push(entries, n)
+  local first = math.min(n, 4000)
+  if redis.call('RPUSH', KEYS[1], unpack(entries, 1, first)) == first then wake() end
+  if n > first then many('RPUSH', KEYS[1], entries, first + 1, n) end
+end
 -- die(id, n, r) moves a message with n deliveries, r of them before its
 -- last redrive, to the dead letters.
 local function die(id, n, r)
@@ -78,10 +85,12 @@ local function ack(first)
   local m = tonumber(ARGV[first])
   if m == 0 then return 0 end
   local held, g = {}, 0
-  if redis.call('ZCOUNT', KEYS[3], '-inf', now) == 0 then
+  -- For a few receipts ZMSCORE is one command; for more, formatting and
+  -- parsing a score per receipt costs more than the two commands below.
+  if m >= 4 and redis.call('ZCOUNT', KEYS[3], '-inf', now) == 0 then
     -- Nothing in flight has expired, so a receipt is held when its member is
     -- in flight. ZADD NX adds only the void ones, with a score no deadline
-    -- has, and answers with a count: no score is formatted or parsed.
+    -- has, and answers with a count.
     local a = {}
     for k = 1, m do
       a[2 * k - 1] = '-inf'
@@ -148,9 +157,7 @@ if ARGV[2] == '0' then
     ready[k] = s
   end
   many('HSET', KEYS[4], fields, 1, 2 * n)
-  -- Wake a receiver only when the list was empty: otherwise one already was.
-  if redis.call('LLEN', KEYS[1]) == 0 then wake() end
-  many('RPUSH', KEYS[1], ready, 1, n)
+  push(ready, n)
   return n
 end
 local window = tonumber(ARGV[1])
@@ -188,10 +195,7 @@ if #delayed > 0 then
   many('ZADD', KEYS[2], delayed, 1, #delayed)
   wake() -- an idle receiver may wait for a later deadline
 end
-if #ready > 0 then
-  if redis.call('LLEN', KEYS[1]) == 0 then wake() end
-  many('RPUSH', KEYS[1], ready, 1, #ready)
-end
+if #ready > 0 then push(ready, #ready) end
 return #keep
 `)
 
