@@ -284,9 +284,11 @@ func appendReceipts(args []any, rs []queue.Receipt) []any {
 var errReply = errors.New("unexpected reply")
 
 // member returns the in-flight member that names the delivery of r:
-// "ID:token", or the ID alone for a first delivery (token 1).
+// "ID:token", or the ID alone for a first delivery (token 1). No ID the
+// queue hands out has a colon, so a receipt whose ID has one gets a member
+// that names no delivery, rather than one that could name another's.
 func member(r queue.Receipt) string {
-	if r.Token == 1 {
+	if r.Token == 1 && !strings.Contains(r.ID, ":") {
 		return r.ID
 	}
 	return r.ID + ":" + strconv.FormatUint(r.Token, 10)

@@ -368,3 +368,44 @@ func TestBatchAckWithExpired(t *testing.T) {
 		t.Errorf("Len = %+v, %v; want empty", c, err)
 	}
 }
+
+// TestForgedReceipts settles receipts whose ID carries another delivery's
+// token: none may take effect, alone or in a batch.
+func TestForgedReceipts(t *testing.T) {
+	rdb := redistest.Start(t)
+	q := redisqueue.New(rdb, "forged")
+	ctx := t.Context()
+	if err := q.Enqueue(ctx, queue.Message{Body: []byte("a")}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := q.Receive(ctx, 1, time.Minute)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Receive = %d, %v; want 1", len(ds), err)
+	}
+	if err := q.Nack(ctx, ds[0].Receipt, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err = q.Receive(ctx, 1, time.Minute); err != nil || len(ds) != 1 || ds[0].Token == 1 {
+		t.Fatalf("Receive = %+v, %v; want a second delivery", ds, err)
+	}
+	d := ds[0]
+	forged := queue.Receipt{ID: d.ID + ":" + strconv.FormatUint(d.Token, 10), Token: 1}
+	if err := q.Ack(ctx, forged); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Ack(forged) = %v; want ErrNotHeld", err)
+	}
+	if err := q.Ack(ctx, forged, forged, forged, forged); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Ack(4 forged) = %v; want ErrNotHeld", err)
+	}
+	if err := q.Extend(ctx, forged, time.Minute); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Extend(forged) = %v; want ErrNotHeld", err)
+	}
+	if err := q.Nack(ctx, forged, 0); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Nack(forged) = %v; want ErrNotHeld", err)
+	}
+	if err := q.Ack(ctx, d.Receipt); err != nil {
+		t.Errorf("Ack of the real delivery = %v; want nil", err)
+	}
+	if c, err := q.Len(ctx); err != nil || c != (queue.Counts{}) {
+		t.Errorf("Len = %+v, %v; want empty", c, err)
+	}
+}
