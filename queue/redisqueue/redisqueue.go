@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/distkit/distkit/queue"
@@ -105,7 +106,7 @@ func New(rdb Client, name string, opts ...Option) *Queue {
 	}
 	base := q.keys[0] + "{" + name + "}:"
 	q.keys = make([]string, numKeys)
-	for i, s := range []string{"ready", "delayed", "inflight", "msgs", "dead", "dedup", "seq", "notify"} {
+	for i, s := range []string{"ready", "delayed", "inflight", "msgs", "dead", "dedup", "seq", "notify", "meta"} {
 		q.keys[i] = base + s
 	}
 	return q
@@ -141,18 +142,39 @@ func (q *Queue) Enqueue(ctx context.Context, msgs ...queue.Message) error {
 // enqueueArgs validates msgs and returns the arguments of enqueueScript.
 func (q *Queue) enqueueArgs(msgs []queue.Message) ([]any, error) {
 	now := time.Now()
-	args := make([]any, 2, 2+3*len(msgs))
-	args[0], args[1] = ms(q.window), "0"
+	plain, dedup := true, false
+	delays := make([]int64, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
-		if m.DedupID != "" {
-			args[1] = "1"
-		}
 		delay, err := queue.Validate(m, q.maxBody, now)
 		if err != nil {
 			return nil, err
 		}
-		args = append(args, packMessage(m.Headers, m.Body), ms(delay), m.DedupID)
+		delays[i] = ms(delay)
+		if m.DedupID != "" {
+			dedup = true
+		}
+		if delays[i] > 0 || m.DedupID != "" {
+			plain = false
+		}
+	}
+	// Most batches are plain: one argument per message saves the script
+	// from reading two more per message.
+	if plain {
+		args := make([]any, 2, 2+len(msgs))
+		args[0], args[1] = ms(q.window), "0"
+		for i := range msgs {
+			args = append(args, packMessage(msgs[i].Headers, msgs[i].Body))
+		}
+		return args, nil
+	}
+	args := make([]any, 2, 2+3*len(msgs))
+	args[0], args[1] = ms(q.window), "1"
+	if dedup {
+		args[1] = "2"
+	}
+	for i := range msgs {
+		args = append(args, packMessage(msgs[i].Headers, msgs[i].Body), delays[i], msgs[i].DedupID)
 	}
 	return args, nil
 }
@@ -226,11 +248,9 @@ const redisTick = 100 * time.Millisecond
 // messages or, with none, the ms until the next deadline (-1 for none) and
 // the number of void acks.
 func (q *Queue) receive(ctx context.Context, acks []queue.Receipt, n int, visibility time.Duration) (ds []queue.Delivery, next int64, void int, err error) {
-	args := make([]any, 3, 3+2*len(acks))
+	args := make([]any, 3, 4+2*len(acks))
 	args[0], args[1], args[2] = n, ms(visibility), q.maxAttempts
-	for _, r := range acks {
-		args = append(args, r.ID, r.Token)
-	}
+	args = appendReceipts(args, acks)
 	vals, err := receiveScript.Run(ctx, q.rdb, q.keys, args...).Slice()
 	if err != nil {
 		return nil, 0, 0, q.wrap("receive", err)
@@ -240,11 +260,39 @@ func (q *Queue) receive(ctx context.Context, acks []queue.Receipt, n int, visibi
 	}
 	v, _ := vals[0].(int64)
 	next, _ = vals[1].(int64)
-	ds, err = q.deliveries(vals[2:])
+	if len(vals) == 4 {
+		es, _ := vals[2].([]any)
+		vs, _ := vals[3].([]any)
+		ds, err = q.deliveries(es, vs)
+	}
 	return ds, next, int(v), err
 }
 
+// appendReceipts appends rs to args as the scripts read them: their count,
+// their in-flight members, then their IDs.
+func appendReceipts(args []any, rs []queue.Receipt) []any {
+	args = append(args, len(rs))
+	for _, r := range rs {
+		args = append(args, member(r))
+	}
+	for _, r := range rs {
+		args = append(args, r.ID)
+	}
+	return args
+}
+
 var errReply = errors.New("unexpected reply")
+
+// member returns the in-flight member that names the delivery of r:
+// "ID:token", or the ID alone for a first delivery (token 1). No ID the
+// queue hands out has a colon, so a receipt whose ID has one gets a member
+// that names no delivery, rather than one that could name another's.
+func member(r queue.Receipt) string {
+	if r.Token == 1 && !strings.Contains(r.ID, ":") {
+		return r.ID
+	}
+	return r.ID + ":" + strconv.FormatUint(r.Token, 10)
+}
 
 // AckReceive acks receipts and then receives up to n messages that are ready
 // now, in one round trip, without waiting: it may return none. It returns
@@ -259,31 +307,54 @@ func (q *Queue) AckReceive(ctx context.Context, receipts []queue.Receipt, n int,
 	return ds, void, err
 }
 
-func (q *Queue) deliveries(vals []any) ([]queue.Delivery, error) {
-	if len(vals) == 0 {
-		return nil, nil
+// deliveries turns the entries that receiveScript popped and the hash
+// values of their messages into deliveries.
+func (q *Queue) deliveries(es, vs []any) ([]queue.Delivery, error) {
+	if len(es) == 0 || len(vs) != len(es) {
+		return nil, q.wrap("receive", errReply)
 	}
-	out := make([]queue.Delivery, len(vals)/4)
+	out := make([]queue.Delivery, len(es))
 	for i := range out {
-		v := vals[4*i:]
-		id, _ := v[0].(string)
-		tok, _ := v[1].(int64)
-		att, _ := v[2].(int64)
-		m, _ := v[3].(string)
+		e, _ := es[i].(string)
+		m, _ := vs[i].(string)
+		id, n, r, err := parseEntry(e)
+		if err != nil {
+			return nil, q.wrap("receive", err)
+		}
 		enq, h, body, err := unpackMessage(m)
 		if err != nil {
 			return nil, q.wrap("receive", err)
 		}
 		out[i] = queue.Delivery{
-			Receipt:     queue.Receipt{ID: id, Token: uint64(tok)},
+			Receipt:     queue.Receipt{ID: id, Token: n + 1},
 			Body:        body,
 			Headers:     h,
-			Attempt:     int(att),
+			Attempt:     int(n + 1 - r),
 			MaxAttempts: q.maxAttempts,
 			EnqueuedAt:  time.UnixMilli(enq),
 		}
 	}
 	return out, nil
+}
+
+// parseEntry splits an entry of the ready list, "ID" or "ID:n:r", into the
+// message ID, its deliveries so far and those before its last redrive.
+func parseEntry(e string) (id string, n, r uint64, err error) {
+	id, rest, ok := strings.Cut(e, ":")
+	if !ok {
+		return e, 0, 0, nil
+	}
+	ns, rs, ok := strings.Cut(rest, ":")
+	if !ok {
+		return "", 0, 0, errHeaders
+	}
+	if n, err = strconv.ParseUint(ns, 10, 64); err != nil {
+		return "", 0, 0, errHeaders
+	}
+	if r, err = strconv.ParseUint(rs, 10, 64); err != nil || r > n {
+		return "", 0, 0, errHeaders
+	}
+	return id, n, r, nil
 }
 
 // Ack deletes the messages of receipts in one round trip. It returns
@@ -292,10 +363,7 @@ func (q *Queue) Ack(ctx context.Context, receipts ...queue.Receipt) error {
 	if len(receipts) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 2*len(receipts))
-	for _, r := range receipts {
-		args = append(args, r.ID, r.Token)
-	}
+	args := appendReceipts(make([]any, 0, 1+2*len(receipts)), receipts)
 	void, err := ackScript.Run(ctx, q.rdb, q.keys, args...).Int()
 	if err != nil {
 		return q.wrap("ack", err)
@@ -314,7 +382,7 @@ func (q *Queue) Nack(ctx context.Context, r queue.Receipt, delay time.Duration) 
 	if err := queue.CheckDelay(delay); err != nil {
 		return err
 	}
-	ok, err := nackScript.Run(ctx, q.rdb, q.keys, r.ID, r.Token, ms(delay), q.maxAttempts).Int()
+	ok, err := nackScript.Run(ctx, q.rdb, q.keys, r.ID, member(r), r.Token, ms(delay), q.maxAttempts).Int()
 	if err != nil {
 		return q.wrap("nack", err)
 	}
@@ -331,7 +399,7 @@ func (q *Queue) Extend(ctx context.Context, r queue.Receipt, visibility time.Dur
 	if err := queue.CheckDelay(visibility); err != nil {
 		return err
 	}
-	ok, err := extendScript.Run(ctx, q.rdb, q.keys, r.ID, r.Token, ms(visibility)).Int()
+	ok, err := extendScript.Run(ctx, q.rdb, q.keys, member(r), ms(visibility)).Int()
 	if err != nil {
 		return q.wrap("extend", err)
 	}

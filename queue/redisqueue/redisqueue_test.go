@@ -235,3 +235,177 @@ func TestWorkerOnRedis(t *testing.T) {
 		t.Errorf("AckReceive(max 0) = %v; want ErrInvalid", err)
 	}
 }
+
+// TestBatchAckSparesRedelivered acks a batch that mixes a void receipt, whose
+// message was redelivered since, with held ones, then follows a message
+// through death and two redrives: the void receipt must not delete the
+// message, attempts restart after each redrive while tokens keep growing, and
+// nothing is left behind once everything is acked.
+func TestBatchAckSparesRedelivered(t *testing.T) {
+	rdb := redistest.Start(t)
+	q := redisqueue.New(rdb, "mixed", redisqueue.WithMaxAttempts(2))
+	ctx := t.Context()
+	// Four receipts or more take the script's batch path.
+	msgs := []queue.Message{{Body: []byte("a")}, {Body: []byte("b")}, {Body: []byte("c")}, {Body: []byte("d")}, {Body: []byte("e")}}
+	if err := q.Enqueue(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	first, err := q.Receive(ctx, len(msgs), time.Minute)
+	if err != nil || len(first) != len(msgs) {
+		t.Fatalf("Receive = %d, %v; want %d", len(first), err, len(msgs))
+	}
+	a := first[0]
+	if err := q.Nack(ctx, a.Receipt, 0); err != nil {
+		t.Fatal(err)
+	}
+	again, err := q.Receive(ctx, 2, time.Minute)
+	if err != nil || len(again) != 1 || again[0].ID != a.ID || again[0].Attempt != 2 || again[0].Token <= a.Token {
+		t.Fatalf("Receive after Nack = %+v, %v; want %s again at attempt 2 with a new token", again, err, a.ID)
+	}
+	rs := []queue.Receipt{first[1].Receipt, first[2].Receipt, a.Receipt, first[3].Receipt, first[4].Receipt}
+	if err := q.Ack(ctx, rs...); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Ack(held, held, void, held, held) = %v; want ErrNotHeld", err)
+	}
+	if c, err := q.Len(ctx); err != nil || c != (queue.Counts{InFlight: 1}) {
+		t.Errorf("Len after the batch ack = %+v, %v; want only a in flight", c, err)
+	}
+	// The second delivery of a is its last: letting it fail kills it.
+	if err := q.Nack(ctx, again[0].Receipt, 0); err != nil {
+		t.Fatalf("Nack of the live delivery = %v; want nil (the void ack must spare it)", err)
+	}
+	token := again[0].Token
+	for round := range 2 {
+		dead, err := q.Dead(ctx, 10)
+		if err != nil || len(dead) != 1 || string(dead[0].Body) != "a" || dead[0].Attempt != 2 {
+			t.Fatalf("round %d: Dead = %+v, %v; want a at attempt 2", round, dead, err)
+		}
+		if n, err := q.Redrive(ctx, a.ID); n != 1 || err != nil {
+			t.Fatalf("round %d: Redrive = %d, %v; want 1", round, n, err)
+		}
+		ds, err := q.Receive(ctx, 2, time.Minute)
+		if err != nil || len(ds) != 1 || string(ds[0].Body) != "a" || ds[0].Attempt != 1 || ds[0].Token <= token {
+			t.Fatalf("round %d: Receive after Redrive = %+v, %v; want a at attempt 1 with a new token", round, ds, err)
+		}
+		token = ds[0].Token
+		if round == 0 {
+			if err := q.Nack(ctx, ds[0].Receipt, 0); err != nil {
+				t.Fatal(err)
+			}
+			ds, err = q.Receive(ctx, 2, time.Minute)
+			if err != nil || len(ds) != 1 || ds[0].Attempt != 2 {
+				t.Fatalf("Receive = %+v, %v; want a at attempt 2", ds, err)
+			}
+			token = ds[0].Token
+			if err := q.Nack(ctx, ds[0].Receipt, 0); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := q.Ack(ctx, ds[0].Receipt); err != nil {
+			t.Fatalf("Ack after Redrive = %v", err)
+		}
+	}
+	if c, err := q.Len(ctx); err != nil || c != (queue.Counts{}) {
+		t.Errorf("Len = %+v, %v; want empty", c, err)
+	}
+	keys, err := rdb.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !strings.HasSuffix(k, ":seq") && !strings.HasSuffix(k, ":notify") {
+			t.Errorf("key %s left behind", k)
+		}
+	}
+}
+
+// TestBatchAckWithExpired acks a batch while some of its deliveries have
+// expired but no Receive has acted on them yet: those receipts are void and
+// their messages are redelivered, the held one is acked.
+func TestBatchAckWithExpired(t *testing.T) {
+	rdb := redistest.Start(t)
+	q := redisqueue.New(rdb, "expired")
+	ctx := t.Context()
+	msgs := []queue.Message{{Body: []byte("a")}, {Body: []byte("b")}, {Body: []byte("c")}, {Body: []byte("d")}}
+	if err := q.Enqueue(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	short, err := q.Receive(ctx, 3, time.Millisecond)
+	if err != nil || len(short) != 3 {
+		t.Fatalf("Receive = %d, %v; want 3", len(short), err)
+	}
+	long, err := q.Receive(ctx, 1, time.Minute)
+	if err != nil || len(long) != 1 {
+		t.Fatalf("Receive = %d, %v; want 1", len(long), err)
+	}
+	// Extend does not redeliver, so its ErrNotHeld shows the expiry alone.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		err := q.Extend(ctx, short[2].Receipt, time.Millisecond)
+		if errors.Is(err, queue.ErrNotHeld) {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("Extend = %v; want ErrNotHeld within 5s", err)
+		}
+	}
+	rs := []queue.Receipt{short[0].Receipt, long[0].Receipt, short[1].Receipt, short[2].Receipt}
+	if err := q.Ack(ctx, rs...); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Ack(expired, held, expired, expired) = %v; want ErrNotHeld", err)
+	}
+	ds, err := q.Receive(ctx, 10, time.Minute)
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("Receive after the expiry = %d, %v; want the 3 expired messages", len(ds), err)
+	}
+	for i, d := range ds {
+		if d.ID != short[i].ID || d.Attempt != 2 || string(d.Body) != string(short[i].Body) {
+			t.Errorf("redelivery %d = %s attempt %d %q; want %s attempt 2 %q", i, d.ID, d.Attempt, d.Body, short[i].ID, short[i].Body)
+		}
+		if err := q.Ack(ctx, d.Receipt); err != nil {
+			t.Errorf("Ack of redelivery %d = %v", i, err)
+		}
+	}
+	if c, err := q.Len(ctx); err != nil || c != (queue.Counts{}) {
+		t.Errorf("Len = %+v, %v; want empty", c, err)
+	}
+}
+
+// TestForgedReceipts settles receipts whose ID carries another delivery's
+// token: none may take effect, alone or in a batch.
+func TestForgedReceipts(t *testing.T) {
+	rdb := redistest.Start(t)
+	q := redisqueue.New(rdb, "forged")
+	ctx := t.Context()
+	if err := q.Enqueue(ctx, queue.Message{Body: []byte("a")}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := q.Receive(ctx, 1, time.Minute)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Receive = %d, %v; want 1", len(ds), err)
+	}
+	if err := q.Nack(ctx, ds[0].Receipt, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err = q.Receive(ctx, 1, time.Minute); err != nil || len(ds) != 1 || ds[0].Token == 1 {
+		t.Fatalf("Receive = %+v, %v; want a second delivery", ds, err)
+	}
+	d := ds[0]
+	forged := queue.Receipt{ID: d.ID + ":" + strconv.FormatUint(d.Token, 10), Token: 1}
+	if err := q.Ack(ctx, forged); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Ack(forged) = %v; want ErrNotHeld", err)
+	}
+	if err := q.Ack(ctx, forged, forged, forged, forged); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Ack(4 forged) = %v; want ErrNotHeld", err)
+	}
+	if err := q.Extend(ctx, forged, time.Minute); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Extend(forged) = %v; want ErrNotHeld", err)
+	}
+	if err := q.Nack(ctx, forged, 0); !errors.Is(err, queue.ErrNotHeld) {
+		t.Errorf("Nack(forged) = %v; want ErrNotHeld", err)
+	}
+	if err := q.Ack(ctx, d.Receipt); err != nil {
+		t.Errorf("Ack of the real delivery = %v; want nil", err)
+	}
+	if c, err := q.Len(ctx); err != nil || c != (queue.Counts{}) {
+		t.Errorf("Len = %+v, %v; want empty", c, err)
+	}
+}
