@@ -131,7 +131,7 @@ func DefaultClassifier(err error) Outcome {
 // A StateChange reports one transition of a Breaker.
 type StateChange struct {
 	Name     string // the breaker's name (WithName)
-	From, To State
+	From, To State  // the states before and after the transition
 }
 
 // Stats is a snapshot of a Breaker's counters.

@@ -495,6 +495,9 @@ func (l *Local) Redrive(_ context.Context, ids ...string) (int, error) {
 
 // Counts says how many messages a queue holds in each state.
 type Counts struct {
+	// Ready messages wait for a consumer; Delayed ones become ready later;
+	// InFlight ones are received and not yet acked; Dead ones are in the
+	// dead-letter queue.
 	Ready, Delayed, InFlight, Dead int
 }
 
