@@ -170,45 +170,43 @@ func buildTable(nodes []string, size int) *tableState {
 	// Rounds cost one step per node and claim fewer entries as the table
 	// fills; once few entries are free, the endgame below finds each free
 	// entry's claimant directly.
-	// Each round is branch-free, since whether an entry is free is a coin
-	// toss: it marks every entry it reaches as taken and lists those that
-	// were free, and then gives them to their nodes.
-	claimed := make([]uint64, n)
+	// A node claims at most one entry per round, so no node can fill up
+	// within as many rounds as the smallest number of entries an active
+	// node may still claim: those rounds run in one batch, and the entries
+	// they claimed are handed out after it, in the same order as round by
+	// round. Within a batch the steps are branch-free, since whether an
+	// entry is free is a coin toss: a step marks the entry it reaches as
+	// taken and lists it if it was free.
+	claimed := make([]uint64, max(n, tableBatch))
+	most := uint32(0) // the most entries an active node owns
 	for 2*n*free > size {
-		pos, skip := pos[:active], skip[:active]
-		claimed := claimed[:len(pos)]
+		pos, skip, owned, node := pos[:active], skip[:active], owned[:active], node[:active]
+		rounds := max(1, min(int(limit-most), tableBatch/active))
 		k := 0
-		for a := range pos {
-			p := pos[a]
-			q := p + skip[a] - m // addMod(p, skip[a], m), inlined by hand
-			pos[a] = q + m&uint32(int32(q)>>31)
-			w, sh := p/64, p%64
-			t := taken[w]
-			taken[w] = t | 1<<sh
-			claimed[k] = uint64(p)<<16 | uint64(a)
-			k += int(^t>>sh) & 1
+		for range rounds {
+			k += tableRound(pos, skip, taken, claimed[k:], m)
 		}
 		free -= k
-		full := false
 		for _, c := range claimed[:k] {
 			a := uint16(c)
 			entries[c>>16] = node[a]
-			if owned[a]++; owned[a] == limit {
-				full = true
-			}
+			owned[a]++
+			most = max(most, owned[a])
 		}
-		if full {
-			pos, skip, owned, node := pos[:active], skip[:active], owned[:active], node[:active]
+		if most == limit {
 			j := 0
+			most = 0
 			for a := range pos {
 				if owned[a] < limit {
 					pos[j], skip[j], owned[j], node[j] = pos[a], skip[a], owned[a], node[a]
+					most = max(most, owned[a])
 					j++
 				}
 			}
 			active = j
 		}
 	}
+	entries = entries[:size:size]
 	if free == 0 {
 		s.entries = entries
 		return s
@@ -346,4 +344,28 @@ func (h claimHeap) down(i int) {
 		h[i], h[l] = h[l], h[i]
 		i = l
 	}
+}
+
+// tableBatch is the most claims one batch of rounds lists.
+const tableBatch = 1024
+
+// tableRound steps every node of pos once: it marks the entry each
+// reaches as taken and lists it in claimed, as entry<<16 | node, if it was
+// free. It returns how many entries it listed. It is a function of its own
+// so that the loop keeps its counters in registers.
+func tableRound(pos, skip []uint32, taken, claimed []uint64, m uint32) int {
+	skip = skip[:len(pos)]
+	claimed = claimed[:len(pos)]
+	k := 0
+	for a := range pos {
+		p := pos[a]
+		q := p + skip[a] - m // addMod(p, skip[a], m), inlined by hand
+		pos[a] = q + m&uint32(int32(q)>>31)
+		w, sh := p/64, p%64
+		t := taken[w]
+		taken[w] = t | 1<<sh
+		claimed[k] = uint64(p)<<16 | uint64(a)
+		k += int(^t>>sh) & 1
+	}
+	return k
 }
