@@ -141,11 +141,24 @@ func checkName(node string) error {
 // checkNew returns ErrInvalidNode if a name in nodes is empty, and
 // ErrNodeExists if one is named twice or isMember says it is a member.
 func checkNew(nodes []string, isMember func(string) bool) error {
+	// A set for long lists: comparing each name with all earlier ones
+	// costs O(n²), 5,000 comparisons for 100 nodes.
+	var seen map[string]struct{}
+	if len(nodes) > 16 {
+		seen = make(map[string]struct{}, len(nodes))
+	}
 	for i, n := range nodes {
 		if n == "" {
 			return ErrInvalidNode
 		}
-		if isMember(n) || slices.Contains(nodes[:i], n) {
+		var dup bool
+		if seen != nil {
+			_, dup = seen[n]
+			seen[n] = struct{}{}
+		} else {
+			dup = slices.Contains(nodes[:i], n)
+		}
+		if dup || isMember(n) {
 			return fmt.Errorf("%w: %q", ErrNodeExists, n)
 		}
 	}
