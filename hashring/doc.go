@@ -30,4 +30,9 @@
 // ErrNodeExists, ErrUnknownNode, ErrInvalidWeight, ErrFull, ErrNoNodes,
 // ErrLoadFactor and ErrNotAcquired; constructors panic only on out-of-range
 // options.
+//
+// Monitoring: each Picker's Stats method returns its number of members and
+// of membership changes, and Bounded.Stats the current loads with counts of
+// keys acquired, forwarded past a full owner, released and refused. Lookups
+// count nothing, so they stay as fast as without.
 package hashring

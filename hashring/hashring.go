@@ -49,6 +49,18 @@ var (
 	ErrNotAcquired = errors.New("hashring: node holds no acquired keys")
 )
 
+// Stats is a snapshot of a Picker's membership, as returned by the Stats
+// method of Ring, Table, Placement and Rendezvous.
+type Stats struct {
+	// Nodes is the number of members.
+	Nodes int
+	// Changes counts the membership changes since the Picker was created:
+	// the calls to Add, AddWeighted, Remove and SetWeight that changed the
+	// members or their weights, each of which built and published one new
+	// snapshot (an Add of several nodes counts once).
+	Changes uint64
+}
+
 // MaxWeight is the largest weight a node may have.
 const MaxWeight = 1 << 12
 

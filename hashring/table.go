@@ -34,7 +34,8 @@ type Table struct {
 	state atomic.Pointer[tableState]
 
 	mu      sync.Mutex
-	members []string // sorted; guarded by mu
+	members []string      // sorted; guarded by mu
+	changes atomic.Uint64 // written under mu
 }
 
 type tableState struct {
@@ -97,6 +98,7 @@ func (t *Table) Add(nodes ...string) error {
 	t.members = append(t.members, nodes...)
 	slices.Sort(t.members)
 	t.state.Store(buildTable(slices.Clone(t.members), t.size))
+	t.changes.Add(1)
 	return nil
 }
 
@@ -111,7 +113,14 @@ func (t *Table) Remove(node string) error {
 	}
 	t.members = slices.Delete(t.members, i, i+1)
 	t.state.Store(buildTable(slices.Clone(t.members), t.size))
+	t.changes.Add(1)
 	return nil
+}
+
+// Stats returns the number of members and of membership changes so far.
+// It does not wait for a membership change in progress.
+func (t *Table) Stats() Stats {
+	return Stats{Nodes: len(t.state.Load().nodes), Changes: t.changes.Load()}
 }
 
 // Nodes returns the members in lexical order.
