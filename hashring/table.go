@@ -423,14 +423,16 @@ const tableBatch = 1024
 // reaches as taken and lists it in claimed, as entry<<16 | node, if it was
 // free. It returns how many entries it listed. It is a function of its own
 // so that the loop keeps its counters in registers.
+//
+//go:noinline
 func tableRound(pos, skip []uint32, taken []byte, claimed []uint64, m uint32) int {
 	skip = skip[:len(pos)]
 	claimed = claimed[:len(pos)]
 	k := 0
 	for a := range pos {
 		p := pos[a]
-		q := p + skip[a] - m // addMod(p, skip[a], m), inlined by hand
-		pos[a] = q + m&uint32(int32(q)>>31)
+		q := p + skip[a]
+		pos[a] = min(q, q-m) // (p + skip) mod m: q-m wraps around when q < m
 		t := taken[p]
 		taken[p] = 1
 		claimed[k] = uint64(p)<<16 | uint64(a)
