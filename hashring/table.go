@@ -294,8 +294,9 @@ func tableClaim(walks []tableWalk, f, m uint32, owned []uint32, limit uint32) ui
 		if owned != nil && owned[a] >= limit {
 			continue
 		}
-		x := f + w.neg - m // addMod(f, w.neg, m), inlined by hand
-		x += m & uint32(int32(x)>>31)
+		x := f + w.neg
+		x = min(x, x-m) // (f - pos) mod m
+
 		// x·inv mod m: the quotient estimate is short by at most one.
 		j := uint64(x)*uint64(w.inv) - (uint64(x)*w.shoup>>32)*uint64(m)
 		j = min(j, j-uint64(m))
@@ -346,12 +347,6 @@ func tablePermutation(node string, m uint32) (pos, skip uint32) {
 		}
 	}
 	return pos, skip
-}
-
-// addMod returns (a + b) mod m for a, b < m < 2^31.
-func addMod(a, b, m uint32) uint32 {
-	x := a + b - m
-	return x + m&uint32(int32(x)>>31)
 }
 
 func gcd(a, b uint32) uint32 {
