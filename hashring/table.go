@@ -296,7 +296,6 @@ func tableClaim(walks []tableWalk, f, m uint32, owned []uint32, limit uint32) ui
 		}
 		x := f + w.neg
 		x = min(x, x-m) // (f - pos) mod m
-
 		// x·inv mod m: the quotient estimate is short by at most one.
 		j := uint64(x)*uint64(w.inv) - (uint64(x)*w.shoup>>32)*uint64(m)
 		j = min(j, j-uint64(m))
