@@ -29,6 +29,25 @@ type Bounded struct {
 	mu    sync.Mutex
 	loads map[string]int // guarded by mu
 	total int            // guarded by mu
+	stats BoundedStats   // counters; guarded by mu
+}
+
+// BoundedStats is a snapshot of a Bounded's loads and counters.
+type BoundedStats struct {
+	// Total is the number of acquired keys held now, on all nodes.
+	Total int
+	// MaxLoad is the largest number of acquired keys one node holds now.
+	MaxLoad int
+	// Acquired counts the keys Acquire placed since NewBounded.
+	Acquired uint64
+	// Forwarded counts the keys Acquire placed on a node other than the
+	// key's owner on the ring, because the owner was at its capacity: how
+	// often the bound changed a placement.
+	Forwarded uint64
+	// Released counts the calls to Release that uncounted a key.
+	Released uint64
+	// Refused counts the calls to Acquire that returned ErrNoNodes.
+	Refused uint64
 }
 
 // NewBounded returns a Bounded placing keys on r with load factor c. It
@@ -55,19 +74,25 @@ func (b *Bounded) AcquireBytes(key []byte) (node string, err error) {
 
 func (b *Bounded) acquire(h uint64) (string, error) {
 	s := b.ring.state.Load()
-	if len(s.points) == 0 {
-		return "", ErrNoNodes
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if len(s.points) == 0 {
+		b.stats.Refused++
+		return "", ErrNoNodes
+	}
 	perWeight := b.c * float64(b.total+1) / float64(s.totalWeight)
 	i := s.find(h)
+	owner := uint32(s.points[i])
 	for range s.points {
 		o := uint32(s.points[i])
 		node := s.nodes[o]
 		if load := b.loads[node]; load < capacity(perWeight*float64(s.weights[o])) {
 			b.loads[node] = load + 1
 			b.total++
+			b.stats.Acquired++
+			if o != owner {
+				b.stats.Forwarded++
+			}
 			return node, nil
 		}
 		if i++; i == len(s.points) {
@@ -93,6 +118,7 @@ func (b *Bounded) Release(node string) error {
 		b.loads[node] = load - 1
 	}
 	b.total--
+	b.stats.Released++
 	return nil
 }
 
@@ -108,6 +134,20 @@ func (b *Bounded) Total() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.total
+}
+
+// Stats returns the current loads and the counters since NewBounded. It
+// takes the mutex Acquire and Release take, and costs O(nodes holding
+// keys).
+func (b *Bounded) Stats() BoundedStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.stats
+	st.Total = b.total
+	for _, l := range b.loads {
+		st.MaxLoad = max(st.MaxLoad, l)
+	}
+	return st
 }
 
 // capacity returns ⌈x⌉, forgiving the rounding of c·(m+1)·w/W: for c = 1.1,

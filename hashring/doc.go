@@ -15,8 +15,8 @@
 //   - Table: a Maglev lookup table, one hash and one load per lookup, and
 //     no node above 1-3% over the average; a join or leave also moves
 //     about 0.1-0.2% of keys between other nodes, and a change rebuilds the
-//     table in about 1 ms.
-//     Pick it for the hottest paths with stable membership.
+//     table in under 1 ms for 100 nodes. Pick it for the hottest paths
+//     with stable membership.
 //   - Placement: AnchorHash, jump hash's speed and balance in a few KiB,
 //     with any node free to leave. Pick it when nodes are numbered shards
 //     and the capacity is known; its mapping depends on the order of
@@ -30,4 +30,8 @@
 // ErrNodeExists, ErrUnknownNode, ErrInvalidWeight, ErrFull, ErrNoNodes,
 // ErrLoadFactor and ErrNotAcquired; constructors panic only on out-of-range
 // options.
+//
+// Monitoring: Stats on each Picker counts members and membership changes;
+// Bounded.Stats gives loads and keys acquired, forwarded past a full owner,
+// released and refused. Lookups count nothing.
 package hashring

@@ -100,3 +100,31 @@ func ExamplePicker() {
 	// *hashring.Ring: y
 	// *hashring.Table: z
 }
+
+func ExampleRing_Stats() {
+	r := hashring.New()
+	r.Add("a", "b", "c") // one change, however many nodes
+	r.Remove("b")
+	r.SetWeight("a", 2)
+	fmt.Printf("%+v\n", r.Stats())
+	// Output:
+	// {Nodes:2 Changes:3}
+}
+
+func ExampleBounded_Stats() {
+	r := hashring.New()
+	r.Add("a", "b", "c")
+	b, _ := hashring.NewBounded(r, 1.1)
+	var nodes []string
+	for i := range 300 {
+		node, _ := b.Acquire(fmt.Sprint("session-", i))
+		nodes = append(nodes, node)
+	}
+	for _, node := range nodes[:100] {
+		b.Release(node)
+	}
+	// Forwarded: sessions that went past their full owner.
+	fmt.Printf("%+v\n", b.Stats())
+	// Output:
+	// {Total:200 MaxLoad:69 Acquired:300 Forwarded:9 Released:100 Refused:0}
+}

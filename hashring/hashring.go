@@ -49,6 +49,18 @@ var (
 	ErrNotAcquired = errors.New("hashring: node holds no acquired keys")
 )
 
+// Stats is a snapshot of a Picker's membership, as returned by the Stats
+// method of Ring, Table, Placement and Rendezvous.
+type Stats struct {
+	// Nodes is the number of members.
+	Nodes int
+	// Changes counts the membership changes since the Picker was created:
+	// the calls to Add, AddWeighted, Remove and SetWeight that changed the
+	// members or their weights, each of which built and published one new
+	// snapshot (an Add of several nodes counts once).
+	Changes uint64
+}
+
 // MaxWeight is the largest weight a node may have.
 const MaxWeight = 1 << 12
 
@@ -141,11 +153,24 @@ func checkName(node string) error {
 // checkNew returns ErrInvalidNode if a name in nodes is empty, and
 // ErrNodeExists if one is named twice or isMember says it is a member.
 func checkNew(nodes []string, isMember func(string) bool) error {
+	// A set for long lists: comparing each name with all earlier ones
+	// costs O(n²), 5,000 comparisons for 100 nodes.
+	var seen map[string]struct{}
+	if len(nodes) > 16 {
+		seen = make(map[string]struct{}, len(nodes))
+	}
 	for i, n := range nodes {
 		if n == "" {
 			return ErrInvalidNode
 		}
-		if isMember(n) || slices.Contains(nodes[:i], n) {
+		var dup bool
+		if seen != nil {
+			_, dup = seen[n]
+			seen[n] = struct{}{}
+		} else {
+			dup = slices.Contains(nodes[:i], n)
+		}
+		if dup || isMember(n) {
 			return fmt.Errorf("%w: %q", ErrNodeExists, n)
 		}
 	}

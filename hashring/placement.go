@@ -25,7 +25,8 @@ import (
 type Placement struct {
 	state atomic.Pointer[anchorState]
 
-	mu sync.Mutex
+	mu      sync.Mutex
+	changes atomic.Uint64 // written under mu
 }
 
 // anchorState is AnchorHash's state: A, K, W and L as in the paper, the
@@ -125,6 +126,7 @@ func (p *Placement) Add(nodes ...string) error {
 		s.buckets[node] = b
 	}
 	p.state.Store(s)
+	p.changes.Add(1)
 	return nil
 }
 
@@ -148,7 +150,14 @@ func (p *Placement) Remove(node string) error {
 	s.names[b] = ""
 	delete(s.buckets, node)
 	p.state.Store(s)
+	p.changes.Add(1)
 	return nil
+}
+
+// Stats returns the number of members and of membership changes so far.
+// It does not wait for a membership change in progress.
+func (p *Placement) Stats() Stats {
+	return Stats{Nodes: int(p.state.Load().n), Changes: p.changes.Load()}
 }
 
 // Nodes returns the members in lexical order.

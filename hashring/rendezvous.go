@@ -24,7 +24,8 @@ import (
 type Rendezvous struct {
 	state atomic.Pointer[rendezvousState]
 
-	mu sync.Mutex
+	mu      sync.Mutex
+	changes atomic.Uint64 // written under mu
 }
 
 type rendezvousState struct {
@@ -98,6 +99,7 @@ func (r *Rendezvous) Add(nodes ...string) error {
 		weights[i] = max(weight[n], 1)
 	}
 	r.state.Store(newRendezvousState(all, weights))
+	r.changes.Add(1)
 	return nil
 }
 
@@ -121,6 +123,7 @@ func (r *Rendezvous) AddWeighted(node string, weight int) error {
 	nodes := slices.Insert(slices.Clone(old.nodes), i, node)
 	weights := slices.Insert(slices.Clone(old.weights), i, weight)
 	r.state.Store(newRendezvousState(nodes, weights))
+	r.changes.Add(1)
 	return nil
 }
 
@@ -137,6 +140,7 @@ func (r *Rendezvous) Remove(node string) error {
 	nodes := slices.Delete(slices.Clone(old.nodes), i, i+1)
 	weights := slices.Delete(slices.Clone(old.weights), i, i+1)
 	r.state.Store(newRendezvousState(nodes, weights))
+	r.changes.Add(1)
 	return nil
 }
 
@@ -153,10 +157,20 @@ func (r *Rendezvous) SetWeight(node string, weight int) error {
 	if !found {
 		return ErrUnknownNode
 	}
+	if old.weights[i] == weight {
+		return nil
+	}
 	weights := slices.Clone(old.weights)
 	weights[i] = weight
 	r.state.Store(newRendezvousState(old.nodes, weights))
+	r.changes.Add(1)
 	return nil
+}
+
+// Stats returns the number of members and of membership changes so far.
+// It does not wait for a membership change in progress.
+func (r *Rendezvous) Stats() Stats {
+	return Stats{Nodes: len(r.state.Load().nodes), Changes: r.changes.Load()}
 }
 
 // Nodes returns the members in lexical order.

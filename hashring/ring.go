@@ -30,6 +30,7 @@ type Ring struct {
 	mu      sync.Mutex
 	members map[string]*ringMember // guarded by mu
 	scratch []uint64               // radix sort buffer; guarded by mu
+	changes atomic.Uint64          // written under mu
 }
 
 type ringMember struct {
@@ -254,6 +255,12 @@ func (r *Ring) Weight(node string) (weight int, ok bool) {
 	return 0, false
 }
 
+// Stats returns the number of members and of membership changes so far.
+// It does not wait for a membership change in progress.
+func (r *Ring) Stats() Stats {
+	return Stats{Nodes: len(r.state.Load().nodes), Changes: r.changes.Load()}
+}
+
 // Nodes returns the members in lexical order.
 func (r *Ring) Nodes() []string {
 	return slices.Clone(r.state.Load().nodes)
@@ -302,6 +309,7 @@ func (r *Ring) publish() {
 	s.points = radixSortHigh(points, r.scratch[:total])
 	s.index, s.shift = buildIndex(s.points)
 	r.state.Store(s)
+	r.changes.Add(1)
 }
 
 // publishAdded makes current the snapshot plus node, already in r.members,
@@ -339,6 +347,7 @@ func (r *Ring) publishAdded(node string) {
 	s.points = append(points, add[j:]...)
 	s.index, s.shift = buildIndex(s.points)
 	r.state.Store(s)
+	r.changes.Add(1)
 }
 
 // publishRemoved makes current the snapshot without node, already deleted
@@ -365,6 +374,7 @@ func (r *Ring) publishRemoved(node string) {
 	s.points = points
 	s.index, s.shift = buildIndex(s.points)
 	r.state.Store(s)
+	r.changes.Add(1)
 }
 
 // radixSortHigh sorts a by its top 32 bits, keeping the order of equal

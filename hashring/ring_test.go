@@ -46,6 +46,9 @@ func TestMembershipErrors(t *testing.T) {
 			{[]string{""}, ErrInvalidNode},
 			{[]string{"a", ""}, ErrInvalidNode},
 			{[]string{"a", "b", "a"}, ErrNodeExists},
+			// Longer lists are checked through a set.
+			{append(nodeNames(20), "node-7"), ErrNodeExists},
+			{append(nodeNames(20), ""), ErrInvalidNode},
 		} {
 			if err := p.Add(tc.nodes...); !errors.Is(err, tc.want) {
 				t.Errorf("%s: Add(%q) = %v; want %v", m.name, tc.nodes, err, tc.want)

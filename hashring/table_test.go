@@ -3,6 +3,7 @@ package hashring
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestTableBuildTime(t *testing.T) {
 	}
 	t.Logf("table build for 100 nodes: %v (best of 5)", best)
 	if limit := 20 * time.Millisecond; !raceEnabled && best > limit {
-		// The target is 1 ms (BenchmarkTableBuild); the test only catches
+		// The target is 1 ms (BenchmarkBuild/mode=table); the test only catches
 		// a gross regression on a busy machine.
 		t.Errorf("building a table for 100 nodes took %v; want < %v", best, limit)
 	}
@@ -103,6 +104,21 @@ func TestTableBuildRounds(t *testing.T) {
 			if m := slices.Max(count); m > tableCap(n, size) {
 				t.Errorf("size %d, %d nodes: a node owns %d entries; cap %d", size, n, m, tableCap(n, size))
 			}
+		}
+	}
+}
+
+// TestTableBuildRoundsRandom compares buildTable with plain rounds on
+// random sizes and node counts, where the batches, the endgame and its
+// radix sort meet other boundaries.
+func TestTableBuildRoundsRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 40 {
+		size := 256 + rng.IntN(6000)
+		n := 1 + rng.IntN(min(size, 300))
+		nodes := sortedCopy(nodeNames(n))
+		if got, want := buildTable(nodes, size).entries, roundsBuild(nodes, size); !slices.Equal(got, want) {
+			t.Errorf("size %d, %d nodes: buildTable differs from plain rounds", size, n)
 		}
 	}
 }
