@@ -480,6 +480,7 @@ func varsComplete(d map[string]any) bool {
 		{"circuitbreaker", "breaker", "Trips"},
 		{"backoff", "budget", "Allowed"},
 		{"lock", "locker", "Acquired"},
+		{"hashring", "ring", "Nodes"},
 	} {
 		var v any = d
 		for _, k := range path {

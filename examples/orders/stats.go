@@ -130,7 +130,7 @@ func (s *service) stats() map[string]any {
 	out["lock"] = map[string]any{"locker": backendStats(s.b.locker), "electors": es, "nightlyRuns": runs}
 
 	out["bloom"] = map[string]any{"rejected": s.c.couponsRejected.Load(), "filter": backendStats(s.b.coupons)}
-	out["hashring"] = map[string]any{"nodes": s.ring.Nodes(), "reserved": s.inv.snapshot()}
+	out["hashring"] = map[string]any{"ring": s.ring.Stats(), "nodes": s.ring.Nodes(), "reserved": s.inv.snapshot()}
 	out["orders"] = map[string]any{"created": s.c.ordersCreated.Load(), "paymentFailed": s.c.paymentFailed.Load()}
 	return out
 }
