@@ -49,7 +49,8 @@ func main() {
 	// The scripted clients speak through loopback and name themselves in
 	// X-Forwarded-For, as a proxy on this machine would.
 	key := ratelimit.ForwardedIP(netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"))
-	handler := ratelimit.Middleware(limiter, key)(hello)
+	var counters ratelimit.MiddlewareCounters // what the middleware did, for monitoring
+	handler := ratelimit.Middleware(limiter, key, ratelimit.WithCounters(&counters))(hello)
 
 	if *serve {
 		srv := &http.Server{Addr: *addr, Handler: handler}
@@ -85,6 +86,10 @@ func main() {
 	fmt.Printf("\n203.0.113.1 waits the %v Retry-After asked for\n\n", retry)
 	time.Sleep(retry)
 	send(url, "203.0.113.1")
+
+	st := counters.Stats()
+	fmt.Printf("\nmiddleware stats: %d requests, %d allowed, %d limited, %d limiter errors\n",
+		st.Requests, st.Allowed, st.Limited, st.Errors)
 }
 
 // send makes one request as client and prints the answer; it returns the
