@@ -55,11 +55,16 @@ func rlBucketImpls() []struct {
 
 // rlCPU runs a benchmark's loop and reports the CPU time the process spent
 // per operation, cpu-ns/op: on a machine shared with other work, wall time
-// per operation swings with the load, CPU time much less.
+// per operation swings with the load, CPU time much less. It also reports
+// cpus, the CPU time over the wall time: with -cpu 2 a figure near 2 means
+// the loop really ran on two cores at once, and one near 1 that it took
+// turns on one, where state shared between cores costs nothing extra.
 func rlCPU(b *testing.B, loop func()) {
-	start := rlCPUNanos()
+	start, wall := rlCPUNanos(), time.Now()
 	loop()
-	b.ReportMetric(float64(rlCPUNanos()-start)/float64(b.N), "cpu-ns/op")
+	cpu := float64(rlCPUNanos() - start)
+	b.ReportMetric(cpu/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(cpu/float64(time.Since(wall).Nanoseconds()), "cpus")
 }
 
 func rlCPUNanos() int64 {

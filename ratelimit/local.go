@@ -242,7 +242,7 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 	}
 	need := satMul(g.iv, int64(n))
 	h := maphash.String(l.seed, key)
-	s := &l.shards[(h>>58)&l.mask]
+	s := &l.shards[l.shardIndex(h)]
 	s.mu.Lock()
 	i := s.t.find(h)
 	var debt int64 // how far the arrival time runs ahead of now
@@ -276,6 +276,10 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 		Limit:      l.limit,
 	}
 }
+
+// shardIndex returns the shard of the key whose hash is h. Shards take the
+// hash's top bits, tables its bottom ones.
+func (l *Local) shardIndex(h uint64) uint64 { return (h >> 58) & l.mask }
 
 // insert adds a new key, first dropping full buckets among a few entries
 // and, at the cap, evicting the sampled entry nearest to full. It requires
