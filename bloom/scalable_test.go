@@ -125,3 +125,28 @@ func (s *Scalable) bits() (n uint64) {
 	}
 	return n
 }
+
+// A steep tightening drives later stages' rates far below the first's, where
+// the first stage's K would need many more bits: those stages take their own
+// K, and keys in them still test true.
+func TestScalableSteepTightening(t *testing.T) {
+	s := NewScalable(10, 0.3, WithTightening(0.01))
+	ks := keys("k", 700)
+	for _, k := range ks {
+		s.AddString(k)
+	}
+	st := *s.stages.Load()
+	if len(st) < 6 || st[len(st)-1].k == s.k {
+		t.Fatalf("%d stages, last K %d, first K %d; want >= 6 stages and a K of its own for the last", len(st), st[len(st)-1].k, s.k)
+	}
+	bpk := float64(s.bits()) / float64(s.Cap())
+	t.Logf("%d stages, K %d to %d, %.0f bits per key of capacity", len(st), s.k, st[len(st)-1].k, bpk)
+	if bpk > 200 {
+		t.Errorf("%.0f bits per key of capacity; want <= 200", bpk)
+	}
+	for _, k := range ks {
+		if !s.TestString(k) {
+			t.Fatalf("TestString(%q) = false after Add; want true", k)
+		}
+	}
+}
