@@ -182,12 +182,15 @@ func (s *Scalable) TestHash(h uint64) bool {
 	h1, h2 := positions(h)
 	w0, step := wordSteps(h)
 	k := s.k
-	w := 0
 	for i := 0; i < k; i += 2 {
-		mask[w&7], h1, h2 = pairMask(h1, h2, i, k)
-		word[w&7] = wordOf(w0, step, i)
-		w++
+		// Past K = 16 the pairs wrap round the eight words: pair j+8 lands
+		// in pair j's word (the stride is odd), so its bits join that mask.
+		var m uint64
+		m, h1, h2 = pairMask(h1, h2, i, k)
+		mask[i>>1&7] |= m
+		word[i>>1&7] = wordOf(w0, step, i)
 	}
+	w := min((k+1)>>1, blockWords)
 	for i := len(st) - 1; i >= 0; i-- {
 		if st[i].k != k {
 			if st[i].f.missing(h) == 0 {

@@ -2,6 +2,7 @@ package bloom
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"testing"
@@ -148,5 +149,36 @@ func TestScalableSteepTightening(t *testing.T) {
 		if !s.TestString(k) {
 			t.Fatalf("TestString(%q) = false after Add; want true", k)
 		}
+	}
+}
+
+// TestHash reads every stage at once with masks computed for the shared K;
+// it must answer as the stages' own Filters do, also at low rates, where K
+// passes 16 and a key's bit pairs wrap round its block's eight words, and
+// with a steep tightening, where later stages have a K of their own.
+func TestScalableTestHashMatchesStages(t *testing.T) {
+	for _, tc := range []struct{ p, r float64 }{{0.01, 0.8}, {1e-4, 0.8}, {1e-7, 0.8}, {0.3, 0.01}} {
+		p := tc.p
+		s := NewScalable(1000, p, WithTightening(tc.r))
+		for i := range 20_000 {
+			s.AddHash(uint64(i) * 0x9E3779B97F4A7C15)
+		}
+		st := *s.stages.Load()
+		rng := rand.New(rand.NewPCG(1, uint64(p*1e9)))
+		hits := 0
+		for range 1_000_000 {
+			h := rng.Uint64()
+			var want bool
+			for _, sg := range st {
+				want = want || sg.f.TestHash(h)
+			}
+			if got := s.TestHash(h); got != want {
+				t.Fatalf("p=%v, K=%d: TestHash(%#x) = %v; its stages' Filters say %v", p, s.k, h, got, want)
+			}
+			if want {
+				hits++
+			}
+		}
+		t.Logf("p=%v: K %d, %d stages, %d of 1M random hashes test true", p, s.k, len(st), hits)
 	}
 }
