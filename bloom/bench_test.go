@@ -103,31 +103,46 @@ func BenchmarkFilterTest(b *testing.B) {
 	})
 }
 
+// BenchmarkScalableTest tests keys of which half were added, on a Scalable
+// grown from a hint of 10 000 to benchN (1M) keys at p = 1%, at the default growth
+// and at growth 4. It reports the stages and the bits per key.
 func BenchmarkScalableTest(b *testing.B) {
-	ks := benchKeys(benchN)
-	s := NewScalable(10_000, 0.01)
-	for _, k := range ks[:benchN/2] {
-		s.AddString(k)
-	}
-	b.Run("serial", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			s.TestString(ks[i&(benchN-1)])
-			i++
+	ks := benchKeys(2 * benchN)
+	for _, growth := range []int{2, 4} {
+		s := NewScalable(10_000, 0.01, WithGrowth(growth))
+		for _, k := range ks[:benchN] {
+			s.AddString(k)
 		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		var seed atomic.Int64
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			i := int(seed.Add(1) * 7919)
-			for pb.Next() {
-				s.TestString(ks[i&(benchN-1)])
+		// Present and absent keys alternate: i < 2·benchN tests key i/2 of
+		// either half.
+		test := func(i int) bool { return s.TestString(ks[i>>1+i&1*benchN]) }
+		report := func(b *testing.B) {
+			b.ReportMetric(float64(s.Stages()), "stages")
+			b.ReportMetric(float64(s.bits())/benchN, "bits/key")
+		}
+		name := fmt.Sprint("growth=", growth)
+		b.Run(name+"/serial", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				test(i & (2*benchN - 1))
 				i++
 			}
+			report(b)
 		})
-	})
+		b.Run(name+"/parallel", func(b *testing.B) {
+			var seed atomic.Int64
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(seed.Add(1) * 7919)
+				for pb.Next() {
+					test(i & (2*benchN - 1))
+					i++
+				}
+			})
+			report(b)
+		})
+	}
 }
 
 func BenchmarkMarshalBinary(b *testing.B) {

@@ -14,8 +14,8 @@
 //
 // Filter is safe for concurrent use (atomic OR on the words); Unsync is the
 // same filter for one goroutine at a time, with plain stores. Scalable grows
-// by adding stages with tightening rates when its expected count is passed,
-// keeping the overall rate below p. Filters of equal Geometry combine with
+// by adding stages, each twice as large as the last at a tighter rate, when
+// its expected count is passed, keeping the overall rate below p. Filters of equal Geometry combine with
 // Union and Intersect, and encode with MarshalBinary or WriteTo in a
 // versioned, checksummed format that decoders check before trusting
 // (ErrCorrupt, ErrFormat). Package redisbloom keeps the same filter in Redis.

@@ -96,7 +96,7 @@ func ExampleScalable() {
 		s.AddString(fmt.Sprint("user-", i))
 	}
 	fmt.Println(s.TestString("user-42"), s.Stages(), "stages")
-	// Output: true 5 stages
+	// Output: true 7 stages
 }
 
 func ExampleUnsync() {

@@ -261,8 +261,8 @@ func (f *Filter) missing(h uint64) uint64 {
 	h1, h2 := positions(h)
 	// No early exit: the block is one cache line, so reading all of it costs
 	// little once the first word has arrived, and without a branch on the
-	// bits the processor can start on the next key (or, in Scalable, the next
-	// stage) while this one's line is still on its way.
+	// bits the processor can start on the next key while this one's line is
+	// still on its way.
 	w0, s := wordSteps(h)
 	k := f.geom.K
 	var miss uint64
