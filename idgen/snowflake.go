@@ -10,17 +10,26 @@ import (
 
 // A Snowflake issues strictly increasing IDs for one worker ID under one
 // Layout. It is safe for concurrent use by multiple goroutines and lock-free:
-// the tick and sequence of the last ID live in one atomic word, and an ID
-// costs one clock read and one compare-and-swap.
+// the tick and sequence of the last ID live in one atomic word. In the common
+// case, within the tick of the clock, an ID costs one clock read and one
+// atomic add on that word, which never has to be retried; moving to a new
+// tick takes a compare-and-swap.
 //
 // A Snowflake made with WithCoarseClock(true) runs a ticker goroutine from
 // its first Next until Close; call Close when done with it. Otherwise Close
 // does nothing and need not be called.
 type Snowflake struct {
-	state  atomic.Uint64 // tick<<seqBits | sequence of the last ID issued
-	high   atomic.Int64  // highest clock tick seen: the logical clock
-	expiry atomic.Int64  // ns since base from which Next returns ErrLeaseLost
-	coarse atomic.Int64  // coarse clock in ns since base; 0 not started, -1 closed
+	// state is written by every Next: alone on its cache line, it does not
+	// drag the fields below from core to core.
+	_     [cacheLine]byte
+	state atomic.Uint64 // tick<<seqBits | sequence of the last ID issued
+	_     [cacheLine - 8]byte
+
+	// Read by every Next, written about once a tick at most.
+	high   atomic.Int64 // highest clock tick seen: the logical clock
+	resume atomic.Int64 // tick from which Next tries the atomic add again
+	expiry atomic.Int64 // ns since base from which Next returns ErrLeaseLost
+	coarse atomic.Int64 // coarse clock in ns since base; 0 not started, -1 closed
 
 	layout    Layout
 	worker    uint64 // worker ID shifted into place
@@ -46,6 +55,9 @@ type Snowflake struct {
 	// counting costs the common path nothing.
 	waits, waited, borrowed, exhausted, regressions, backwards, coarseMisses atomic.Uint64
 }
+
+// cacheLine is the size of a cache line on the common 64-bit CPUs.
+const cacheLine = 64
 
 // An Option configures a Snowflake.
 type Option func(*config)
@@ -169,6 +181,65 @@ func (s *Snowflake) SetExpiry(t time.Time) { s.expiry.Store(int64(t.Sub(s.base))
 // returns ErrLeaseLost after the expiry set by SetExpiry, and
 // ErrLayoutExpired once the layout's lifetime is over. It allocates nothing.
 func (s *Snowflake) Next() (ID, error) {
+	var el int64
+	if s.useCoarse {
+		el = s.coarseNow()
+	} else {
+		el = s.preciseNow()
+	}
+	if st, ok := s.add(el); ok {
+		return s.compose(st), nil
+	}
+	return s.nextSlow(el)
+}
+
+// add tries to issue the state after the last with one atomic add, which
+// cannot fail the way a compare-and-swap can under contention. It does when
+// el falls in the highest tick seen, the lease holds, and the sequence has
+// room up to the maximum lead. Otherwise it issues nothing and Next takes the
+// slow path: a new tick, a wait, an error.
+//
+// The add may take a state it must not issue: beyond the maximum lead or the
+// layout's lifetime, or a tick the clock has left. Beyond, it gives the state
+// back with a compare-and-swap, which succeeds unless another goroutine took
+// a later state meanwhile, and closes the fast path until the clock reaches
+// the tick from which that state would do (resume), so that calls retried
+// while the sequence is used up take nothing. A state of a tick the clock has
+// left is dropped: no ID of that tick will be issued again. Every state that
+// is given back is the latest taken, and every state taken is above all the
+// states issued, so states (and IDs) are never issued twice, and each
+// goroutine's increase: see TestConcurrentNextUniqueIncreasing.
+func (s *Snowflake) add(el int64) (uint64, bool) {
+	hw := s.high.Load()
+	if uint64(el+s.baseNs-hw*s.tickNs) >= uint64(s.tickNs) || hw < s.resume.Load() || el >= s.expiry.Load() {
+		return 0, false
+	}
+	nxt := s.state.Add(1)
+	t := int64(nxt >> s.seqBits)
+	if t == hw {
+		return nxt, true
+	}
+	if t < hw {
+		return 0, false // the tick is over: nxt is dropped
+	}
+	if t-hw <= s.leadTicks && t <= s.maxTick {
+		if nxt&s.seqMask == 0 {
+			s.borrowed.Add(1)
+		}
+		return nxt, true
+	}
+	s.state.CompareAndSwap(nxt, nxt-1)
+	r := int64(math.MaxInt64)
+	if t <= s.maxTick {
+		r = t - s.leadTicks
+	}
+	s.resume.Store(r)
+	return 0, false
+}
+
+// nextSlow is Next when add could not issue at el: it moves to a new tick,
+// waits, or fails.
+func (s *Snowflake) nextSlow(el int64) (ID, error) {
 	var waited int64
 	precise := !s.useCoarse
 	// A monotonic reading below the latest tick seen is stale (another
@@ -176,12 +247,6 @@ func (s *Snowflake) Next() (ID, error) {
 	// can step back.
 	monotonic := s.clock == nil
 	for {
-		var el int64
-		if precise {
-			el = s.preciseNow()
-		} else {
-			el = s.coarseNow()
-		}
 		var wait int64
 		var err error
 		for {
@@ -204,7 +269,8 @@ func (s *Snowflake) Next() (ID, error) {
 			// The coarse clock may lag: decide to wait on the real one.
 			precise = true
 			s.coarseMisses.Add(1)
-			s.raiseCoarse(s.preciseNow())
+			el = s.preciseNow()
+			s.raiseCoarse(el)
 			continue
 		}
 		if wait <= 0 || waited+wait > s.maxWait {
@@ -215,6 +281,7 @@ func (s *Snowflake) Next() (ID, error) {
 		s.waited.Add(uint64(wait))
 		time.Sleep(time.Duration(wait))
 		waited += wait
+		el = s.preciseNow()
 	}
 }
 
