@@ -27,7 +27,7 @@ type Snowflake struct {
 
 	// Read by every Next, written about once a tick at most.
 	high   atomic.Int64 // highest clock tick seen: the logical clock
-	resume atomic.Int64 // tick from which Next tries the atomic add again
+	resume atomic.Int64 // tick from which Next's atomic add is open again
 	expiry atomic.Int64 // ns since base from which Next returns ErrLeaseLost
 	coarse atomic.Int64 // coarse clock in ns since base; 0 not started, -1 closed
 
@@ -182,51 +182,61 @@ func (s *Snowflake) SetExpiry(t time.Time) { s.expiry.Store(int64(t.Sub(s.base))
 // ErrLayoutExpired once the layout's lifetime is over. It allocates nothing.
 func (s *Snowflake) Next() (ID, error) {
 	var el int64
-	if s.useCoarse {
-		el = s.coarseNow()
-	} else {
+	if !s.useCoarse {
 		el = s.preciseNow()
+	} else if el = s.coarse.Load(); el <= 0 {
+		el = s.coarseNow()
 	}
-	if st, ok := s.add(el); ok {
-		return s.compose(st), nil
+	// The common case: the clock in the highest tick seen, the lease held,
+	// and one atomic add, which unlike a compare-and-swap cannot lose to
+	// another goroutine and is never retried. Anything else, a new tick, a
+	// wait or an error, is for nextSlow.
+	hw := s.high.Load()
+	if uint64(el+s.baseNs-hw*s.tickNs) < uint64(s.tickNs) && hw >= s.resume.Load() && el < s.expiry.Load() {
+		if nxt := s.state.Add(1); int64(nxt>>s.seqBits) == hw || s.added(nxt, hw) {
+			return s.compose(nxt), nil
+		}
 	}
 	return s.nextSlow(el)
 }
 
-// add tries to issue the state after the last with one atomic add, which
-// cannot fail the way a compare-and-swap can under contention. It does when
-// el falls in the highest tick seen, the lease holds, and the sequence has
-// room up to the maximum lead. Otherwise it issues nothing and Next takes the
-// slow path: a new tick, a wait, an error.
+// added reports whether nxt, the state taken by Next's atomic add when the
+// clock was in tick hw, the highest seen, may be issued: when it lands in
+// that tick or a later one within the lead and the layout's lifetime. If it
+// lands beyond, added gives it back.
 //
-// The add may take a state it must not issue: beyond the maximum lead or the
-// layout's lifetime, or a tick the clock has left. Beyond, it gives the state
-// back with a compare-and-swap, which succeeds unless another goroutine took
-// a later state meanwhile, and closes the fast path until the clock reaches
-// the tick from which that state would do (resume), so that calls retried
-// while the sequence is used up take nothing. A state of a tick the clock has
-// left is dropped: no ID of that tick will be issued again. Every state that
-// is given back is the latest taken, and every state taken is above all the
-// states issued, so states (and IDs) are never issued twice, and each
-// goroutine's increase: see TestConcurrentNextUniqueIncreasing.
-func (s *Snowflake) add(el int64) (uint64, bool) {
-	hw := s.high.Load()
-	if uint64(el+s.baseNs-hw*s.tickNs) >= uint64(s.tickNs) || hw < s.resume.Load() || el >= s.expiry.Load() {
-		return 0, false
-	}
-	nxt := s.state.Add(1)
+// Why no state is issued twice and each goroutine's states increase: every
+// change of state is an atomic read-modify-write. Call taken the states
+// written by an add or by a compare-and-swap of nextSlow or NextAt, unless
+// given back. The goroutine whose add wrote a state beyond the lead gives it
+// back with CompareAndSwap(nxt, nxt-1), which succeeds only while state still
+// equals nxt. Invariant: the taken states are distinct and none exceeds
+// state. An add or compare-and-swap writes a value above state, so above
+// every taken state, and keeps it. A give-back finds state = nxt, which is
+// taken; every other taken state is distinct from nxt and not above it, so at
+// most nxt-1, and the invariant holds after it. An issued state is never given
+// back, so it stays taken and at most state: every state taken after it, by
+// any goroutine, is greater. A taken state that is not issued (a give-back
+// that lost the race, a tick the clock has left) is skipped.
+//
+// A give-back fails only if another goroutine took a state meanwhile; the
+// state is then lost. To bound the loss, a state beyond the lead closes the
+// add until the clock reaches the tick from which that state would do
+// (resume): while the sequence is used up, calls take nothing, and each
+// goroutine can lose at most one state each time the add reopens.
+func (s *Snowflake) added(nxt uint64, hw int64) bool {
 	t := int64(nxt >> s.seqBits)
 	if t == hw {
-		return nxt, true
+		return true
 	}
 	if t < hw {
-		return 0, false // the tick is over: nxt is dropped
+		return false // the tick is over: nxt is skipped, nextSlow moves on
 	}
 	if t-hw <= s.leadTicks && t <= s.maxTick {
 		if nxt&s.seqMask == 0 {
 			s.borrowed.Add(1)
 		}
-		return nxt, true
+		return true
 	}
 	s.state.CompareAndSwap(nxt, nxt-1)
 	r := int64(math.MaxInt64)
@@ -234,11 +244,11 @@ func (s *Snowflake) add(el int64) (uint64, bool) {
 		r = t - s.leadTicks
 	}
 	s.resume.Store(r)
-	return 0, false
+	return false
 }
 
-// nextSlow is Next when add could not issue at el: it moves to a new tick,
-// waits, or fails.
+// nextSlow is Next when the atomic add could not issue at el: it moves to a
+// new tick, waits, or fails.
 func (s *Snowflake) nextSlow(el int64) (ID, error) {
 	var waited int64
 	precise := !s.useCoarse

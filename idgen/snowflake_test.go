@@ -558,3 +558,21 @@ func TestNextUsedUpConcurrently(t *testing.T) {
 		t.Errorf("the following tick issued %d IDs; want at least %d", n, 1<<12-goroutines)
 	}
 }
+
+// TestNextSkipsATickTheClockLeft takes Next through the state it skips: the
+// atomic add lands in a tick older than the highest seen, which another
+// goroutine has raised without having moved the state yet.
+func TestNextSkipsATickTheClockLeft(t *testing.T) {
+	var clock atomic.Int64
+	s := newAt(t, t0, 1, withClock(clock.Load))
+	first, err := s.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Store(int64(time.Millisecond))
+	s.high.Add(1)
+	id, err := s.Next()
+	if p := s.Decode(id); err != nil || id <= first || p.Sequence != 0 || !p.Time.Equal(t0.Add(time.Millisecond)) {
+		t.Errorf("Next in a tick raised by another goroutine = %+v, %v; want sequence 0 at t0+1ms, > %v", p, err, first)
+	}
+}
