@@ -66,10 +66,7 @@ func TestHarness(t *testing.T) {
 		{"old", func(c bool) gen { s, _ := newOld(1, WithCoarseClock(c), WithMaxLead(time.Hour)); return s }},
 		{"new", func(c bool) gen { s, _ := New(1, WithCoarseClock(c), WithMaxLead(time.Hour)); return s }},
 		{"nopad", func(c bool) gen { s, _ := newNopad(1, WithCoarseClock(c), WithMaxLead(time.Hour)); return s }},
-		{"noinl", func(c bool) gen { s, _ := newNoinl(1, WithCoarseClock(c), WithMaxLead(time.Hour)); return s }},
-		{"z-clock", func(c bool) gen { return &clockOnly{time.Now()} }},
-		{"z-add", func(c bool) gen { return &addOnly{} }},
-		{"z-cas", func(c bool) gen { return &casOnly{} }},
+		{"pad128", func(c bool) gen { s, _ := newPad128(1, WithCoarseClock(c), WithMaxLead(time.Hour)); return s }},
 	}
 	rounds := 10
 	res := map[string][]float64{}

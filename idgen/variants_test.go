@@ -127,26 +127,23 @@ func (s *nopadSnowflake) Next() (ID, error) {
 	} else if el = s.coarse.Load(); el <= 0 {
 		el = s.coarseNow()
 	}
-	// The common case, in line: see add.
+	// The common case: the clock in the highest tick seen, the lease held,
+	// and one atomic add, which unlike a compare-and-swap cannot lose to
+	// another goroutine and is never retried. Anything else, a new tick, a
+	// wait or an error, is for nextSlow.
 	hw := s.high.Load()
 	if uint64(el+s.baseNs-hw*s.tickNs) < uint64(s.tickNs) && hw >= s.resume.Load() && el < s.expiry.Load() {
-		nxt := s.state.Add(1)
-		if int64(nxt>>s.seqBits) == hw {
-			return s.compose(nxt), nil
-		}
-		if s.added(nxt, hw) {
+		if nxt := s.state.Add(1); int64(nxt>>s.seqBits) == hw || s.added(nxt, hw) {
 			return s.compose(nxt), nil
 		}
 	}
 	return s.nextSlow(el)
 }
 
-// add tries to issue the state after the last with one atomic add, which,
-// unlike a compare-and-swap, cannot lose to another goroutine and is never
-// retried. It issues when el falls in the highest tick seen, the lease holds,
-// and the add lands in that tick or a later one within the lead and the
-// layout's lifetime. Otherwise Next takes the slow path: a new tick, a wait,
-// an error.
+// added reports whether nxt, the state taken by Next's atomic add when the
+// clock was in tick hw, the highest seen, may be issued: when it lands in
+// that tick or a later one within the lead and the layout's lifetime. If it
+// lands beyond, added gives it back.
 //
 // Why no state is issued twice and each goroutine's states increase: every
 // change of state is an atomic read-modify-write. Call taken the states
@@ -167,17 +164,6 @@ func (s *nopadSnowflake) Next() (ID, error) {
 // add until the clock reaches the tick from which that state would do
 // (resume): while the sequence is used up, calls take nothing, and each
 // goroutine can lose at most one state each time the add reopens.
-func (s *nopadSnowflake) add(el int64) (uint64, bool) {
-	hw := s.high.Load()
-	if uint64(el+s.baseNs-hw*s.tickNs) >= uint64(s.tickNs) || hw < s.resume.Load() || el >= s.expiry.Load() {
-		return 0, false
-	}
-	nxt := s.state.Add(1)
-	return nxt, s.added(nxt, hw)
-}
-
-// added reports whether nxt, taken by add when the highest tick seen was hw,
-// may be issued, and gives it back if it is beyond the lead.
 func (s *nopadSnowflake) added(nxt uint64, hw int64) bool {
 	t := int64(nxt >> s.seqBits)
 	if t == hw {
@@ -201,8 +187,8 @@ func (s *nopadSnowflake) added(nxt uint64, hw int64) bool {
 	return false
 }
 
-// nextSlow is Next when add could not issue at el: it moves to a new tick,
-// waits, or fails.
+// nextSlow is Next when the atomic add could not issue at el: it moves to a
+// new tick, waits, or fails.
 func (s *nopadSnowflake) nextSlow(el int64) (ID, error) {
 	var waited int64
 	precise := !s.useCoarse
@@ -430,22 +416,22 @@ func (s *nopadSnowflake) failed(err error) {
 	}
 }
 
-// A noinlSnowflake issues strictly increasing IDs for one worker ID under one
+// A pad128Snowflake issues strictly increasing IDs for one worker ID under one
 // Layout. It is safe for concurrent use by multiple goroutines and lock-free:
 // the tick and sequence of the last ID live in one atomic word. In the common
 // case, within the tick of the clock, an ID costs one clock read and one
 // atomic add on that word, which never has to be retried; moving to a new
 // tick takes a compare-and-swap.
 //
-// A noinlSnowflake made with WithCoarseClock(true) runs a ticker goroutine from
+// A pad128Snowflake made with WithCoarseClock(true) runs a ticker goroutine from
 // its first Next until Close; call Close when done with it. Otherwise Close
 // does nothing and need not be called.
-type noinlSnowflake struct {
+type pad128Snowflake struct {
 	// state is written by every Next: alone on its cache line, it does not
 	// drag the fields below from core to core.
-	_     [cacheLine]byte
+	_     [2 * cacheLine]byte
 	state atomic.Uint64 // tick<<seqBits | sequence of the last ID issued
-	_     [cacheLine - 8]byte
+	_     [2*cacheLine - 8]byte
 
 	// Read by every Next, written about once a tick at most.
 	high   atomic.Int64 // highest clock tick seen: the logical clock
@@ -480,11 +466,11 @@ type noinlSnowflake struct {
 
 // cacheLine is the size of a cache line on the common 64-bit CPUs.
 
-// New returns a noinlSnowflake issuing IDs for worker. Its error wraps
+// New returns a pad128Snowflake issuing IDs for worker. Its error wraps
 // ErrInvalidLayout for an invalid layout or an epoch in the future,
 // ErrLayoutExpired when the layout's lifetime is over, and ErrWorkerRange for
 // a worker outside 0..Layout.MaxWorker().
-func newNoinl(worker int64, opts ...Option) (*noinlSnowflake, error) {
+func newPad128(worker int64, opts ...Option) (*pad128Snowflake, error) {
 	c := config{layout: DefaultLayout(), lead: time.Second, skew: time.Second, wait: time.Second, timeNow: time.Now}
 	for _, o := range opts {
 		o(&c)
@@ -497,7 +483,7 @@ func newNoinl(worker int64, opts ...Option) (*noinlSnowflake, error) {
 	if worker < 0 || worker > l.MaxWorker() {
 		return nil, fmt.Errorf("%w: worker %d; want 0..%d for %d worker bits", ErrWorkerRange, worker, l.MaxWorker(), l.WorkerBits)
 	}
-	s := &noinlSnowflake{
+	s := &pad128Snowflake{
 		layout:    l,
 		worker:    uint64(worker) << l.SequenceBits,
 		seqBits:   uint(l.SequenceBits),
@@ -518,20 +504,20 @@ func newNoinl(worker int64, opts ...Option) (*noinlSnowflake, error) {
 }
 
 // Layout returns the generator's layout.
-func (s *noinlSnowflake) Layout() Layout { return s.layout }
+func (s *pad128Snowflake) Layout() Layout { return s.layout }
 
 // Worker returns the generator's worker ID.
-func (s *noinlSnowflake) Worker() int64 { return int64(s.worker >> s.seqBits) }
+func (s *pad128Snowflake) Worker() int64 { return int64(s.worker >> s.seqBits) }
 
 // Decode splits id under the generator's layout; see Layout.Decode.
-func (s *noinlSnowflake) Decode(id ID) Parts { return s.layout.Decode(id) }
+func (s *pad128Snowflake) Decode(id ID) Parts { return s.layout.Decode(id) }
 
 // SetExpiry makes Next and NextAt return ErrLeaseLost from t on, as measured
 // by the monotonic clock, until a later SetExpiry moves t. A worker ID lease
 // (package redisidgen) uses it so that a holder whose lease may have passed
 // to another process stops issuing, even if it was paused and its renewal
 // never ran. The zero Time stops the generator at once.
-func (s *noinlSnowflake) SetExpiry(t time.Time) { s.expiry.Store(int64(t.Sub(s.base))) }
+func (s *pad128Snowflake) SetExpiry(t time.Time) { s.expiry.Store(int64(t.Sub(s.base))) }
 
 // Next returns a new ID, greater than every ID the generator issued before.
 // It reads the monotonic clock: an ID's time is the wall time at New plus the
@@ -541,25 +527,30 @@ func (s *noinlSnowflake) SetExpiry(t time.Time) { s.expiry.Store(int64(t.Sub(s.b
 // at most MaxWait per call, and otherwise returns ErrExhausted. It also
 // returns ErrLeaseLost after the expiry set by SetExpiry, and
 // ErrLayoutExpired once the layout's lifetime is over. It allocates nothing.
-func (s *noinlSnowflake) Next() (ID, error) {
+func (s *pad128Snowflake) Next() (ID, error) {
 	var el int64
-	if s.useCoarse {
-		el = s.coarseNow()
-	} else {
+	if !s.useCoarse {
 		el = s.preciseNow()
+	} else if el = s.coarse.Load(); el <= 0 {
+		el = s.coarseNow()
 	}
-	if st, ok := s.add(el); ok {
-		return s.compose(st), nil
+	// The common case: the clock in the highest tick seen, the lease held,
+	// and one atomic add, which unlike a compare-and-swap cannot lose to
+	// another goroutine and is never retried. Anything else, a new tick, a
+	// wait or an error, is for nextSlow.
+	hw := s.high.Load()
+	if uint64(el+s.baseNs-hw*s.tickNs) < uint64(s.tickNs) && hw >= s.resume.Load() && el < s.expiry.Load() {
+		if nxt := s.state.Add(1); int64(nxt>>s.seqBits) == hw || s.added(nxt, hw) {
+			return s.compose(nxt), nil
+		}
 	}
 	return s.nextSlow(el)
 }
 
-// add tries to issue the state after the last with one atomic add, which,
-// unlike a compare-and-swap, cannot lose to another goroutine and is never
-// retried. It issues when el falls in the highest tick seen, the lease holds,
-// and the add lands in that tick or a later one within the lead and the
-// layout's lifetime. Otherwise Next takes the slow path: a new tick, a wait,
-// an error.
+// added reports whether nxt, the state taken by Next's atomic add when the
+// clock was in tick hw, the highest seen, may be issued: when it lands in
+// that tick or a later one within the lead and the layout's lifetime. If it
+// lands beyond, added gives it back.
 //
 // Why no state is issued twice and each goroutine's states increase: every
 // change of state is an atomic read-modify-write. Call taken the states
@@ -580,24 +571,19 @@ func (s *noinlSnowflake) Next() (ID, error) {
 // add until the clock reaches the tick from which that state would do
 // (resume): while the sequence is used up, calls take nothing, and each
 // goroutine can lose at most one state each time the add reopens.
-func (s *noinlSnowflake) add(el int64) (uint64, bool) {
-	hw := s.high.Load()
-	if uint64(el+s.baseNs-hw*s.tickNs) >= uint64(s.tickNs) || hw < s.resume.Load() || el >= s.expiry.Load() {
-		return 0, false
-	}
-	nxt := s.state.Add(1)
+func (s *pad128Snowflake) added(nxt uint64, hw int64) bool {
 	t := int64(nxt >> s.seqBits)
 	if t == hw {
-		return nxt, true
+		return true
 	}
 	if t < hw {
-		return 0, false // the tick is over: nxt is skipped, nextSlow moves on
+		return false // the tick is over: nxt is skipped, nextSlow moves on
 	}
 	if t-hw <= s.leadTicks && t <= s.maxTick {
 		if nxt&s.seqMask == 0 {
 			s.borrowed.Add(1)
 		}
-		return nxt, true
+		return true
 	}
 	s.state.CompareAndSwap(nxt, nxt-1)
 	r := int64(math.MaxInt64)
@@ -605,12 +591,12 @@ func (s *noinlSnowflake) add(el int64) (uint64, bool) {
 		r = t - s.leadTicks
 	}
 	s.resume.Store(r)
-	return 0, false
+	return false
 }
 
-// nextSlow is Next when add could not issue at el: it moves to a new tick,
-// waits, or fails.
-func (s *noinlSnowflake) nextSlow(el int64) (ID, error) {
+// nextSlow is Next when the atomic add could not issue at el: it moves to a
+// new tick, waits, or fails.
+func (s *pad128Snowflake) nextSlow(el int64) (ID, error) {
 	var waited int64
 	precise := !s.useCoarse
 	// A monotonic reading below the latest tick seen is stale (another
@@ -661,7 +647,7 @@ func (s *noinlSnowflake) nextSlow(el int64) (ID, error) {
 // generator keeps issuing from the latest tick seen, beyond it NextAt returns
 // ErrClockBackwards. NextAt never waits: where Next would, it returns
 // ErrExhausted or ErrClockBackwards. It allocates nothing.
-func (s *noinlSnowflake) NextAt(now time.Time) (ID, error) {
+func (s *pad128Snowflake) NextAt(now time.Time) (ID, error) {
 	el := int64(now.Sub(s.base))
 	for {
 		old := s.state.Load()
@@ -687,7 +673,7 @@ func (s *noinlSnowflake) NextAt(now time.Time) (ID, error) {
 // since base) and hw is the highest tick seen. When it cannot, it returns an
 // error and, if waiting can help, how many ns the clock must advance first.
 // With monotonic set, a reading below hw is stale rather than a step back.
-func (s *noinlSnowflake) advance(old uint64, hw, el int64, monotonic bool) (nxt uint64, wait int64, err error) {
+func (s *pad128Snowflake) advance(old uint64, hw, el int64, monotonic bool) (nxt uint64, wait int64, err error) {
 	if el >= s.expiry.Load() {
 		return 0, 0, ErrLeaseLost
 	}
@@ -720,7 +706,7 @@ func (s *noinlSnowflake) advance(old uint64, hw, el int64, monotonic bool) (nxt 
 }
 
 // tickOf returns the tick of el ns since base, rounded down.
-func (s *noinlSnowflake) tickOf(el int64) int64 {
+func (s *pad128Snowflake) tickOf(el int64) int64 {
 	ns := s.baseNs + el
 	n := ns / s.tickNs
 	if ns < 0 && ns%s.tickNs != 0 {
@@ -729,7 +715,7 @@ func (s *noinlSnowflake) tickOf(el int64) int64 {
 	return n
 }
 
-func (s *noinlSnowflake) raiseHigh(hw, n int64) {
+func (s *pad128Snowflake) raiseHigh(hw, n int64) {
 	for !s.high.CompareAndSwap(hw, n) {
 		if hw = s.high.Load(); hw >= n {
 			return
@@ -737,19 +723,19 @@ func (s *noinlSnowflake) raiseHigh(hw, n int64) {
 	}
 }
 
-func (s *noinlSnowflake) compose(st uint64) ID {
+func (s *pad128Snowflake) compose(st uint64) ID {
 	return ID((st>>s.seqBits)<<s.wsBits | s.worker | st&s.seqMask)
 }
 
 // preciseNow returns the monotonic time since base in ns.
-func (s *noinlSnowflake) preciseNow() int64 {
+func (s *pad128Snowflake) preciseNow() int64 {
 	if s.clock != nil {
 		return s.clock()
 	}
 	return int64(time.Since(s.base))
 }
 
-func (s *noinlSnowflake) coarseNow() int64 {
+func (s *pad128Snowflake) coarseNow() int64 {
 	c := s.coarse.Load()
 	if c > 0 {
 		return c
@@ -762,7 +748,7 @@ func (s *noinlSnowflake) coarseNow() int64 {
 
 // startCoarse starts the ticker unless it runs or the generator is closed,
 // and returns the precise time.
-func (s *noinlSnowflake) startCoarse() int64 {
+func (s *pad128Snowflake) startCoarse() int64 {
 	now := s.preciseNow()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -775,7 +761,7 @@ func (s *noinlSnowflake) startCoarse() int64 {
 	return now
 }
 
-func (s *noinlSnowflake) tick(stop, done chan struct{}) {
+func (s *pad128Snowflake) tick(stop, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(s.layout.Tick)
 	defer t.Stop()
@@ -790,7 +776,7 @@ func (s *noinlSnowflake) tick(stop, done chan struct{}) {
 }
 
 // raiseCoarse moves a running coarse clock forward to now.
-func (s *noinlSnowflake) raiseCoarse(now int64) {
+func (s *pad128Snowflake) raiseCoarse(now int64) {
 	for {
 		c := s.coarse.Load()
 		if c <= 0 || c >= now || s.coarse.CompareAndSwap(c, now) {
@@ -802,7 +788,7 @@ func (s *noinlSnowflake) raiseCoarse(now int64) {
 // Close stops the coarse clock's ticker, if any, and waits for it to end.
 // Next keeps working after Close, reading the precise clock. Close is safe to
 // call more than once and always returns nil.
-func (s *noinlSnowflake) Close() error {
+func (s *pad128Snowflake) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -821,14 +807,14 @@ func (s *noinlSnowflake) Close() error {
 
 // issued counts the rare events of issuing state st: a tick borrowed ahead
 // of the clock. Callers call it only for the first ID of a tick.
-func (s *noinlSnowflake) issued(st uint64) {
+func (s *pad128Snowflake) issued(st uint64) {
 	if int64(st>>s.seqBits) > s.high.Load() {
 		s.borrowed.Add(1)
 	}
 }
 
 // failed counts err, returned by Next or NextAt.
-func (s *noinlSnowflake) failed(err error) {
+func (s *pad128Snowflake) failed(err error) {
 	switch err {
 	case ErrExhausted:
 		s.exhausted.Add(1)
@@ -854,7 +840,7 @@ func BenchmarkVariants(b *testing.B) {
 			{"old", func() gen { s, _ := newOld(1, WithCoarseClock(coarse), WithMaxLead(time.Hour)); return s }},
 			{"new", func() gen { s, _ := New(1, WithCoarseClock(coarse), WithMaxLead(time.Hour)); return s }},
 			{"nopad", func() gen { s, _ := newNopad(1, WithCoarseClock(coarse), WithMaxLead(time.Hour)); return s }},
-			{"noinl", func() gen { s, _ := newNoinl(1, WithCoarseClock(coarse), WithMaxLead(time.Hour)); return s }},
+			{"pad128", func() gen { s, _ := newPad128(1, WithCoarseClock(coarse), WithMaxLead(time.Hour)); return s }},
 		} {
 			b.Run(name+"/impl="+v.name, func(b *testing.B) {
 				s := v.mk()
