@@ -3,9 +3,9 @@
 // ID and a sequence number, as described by a Layout.
 //
 // A Snowflake issues IDs for one worker ID. Next is lock-free (the time and
-// sequence live in one atomic word updated by one CAS) and its IDs are
-// strictly increasing. It reads the monotonic clock, so steps of the wall
-// clock while the process runs cannot make it repeat itself. When a tick's
+// sequence live in one atomic word, moved by one atomic add within a tick)
+// and its IDs are strictly increasing. It reads the monotonic clock, so steps
+// of the wall clock while the process runs cannot make it repeat itself. When a tick's
 // sequence is used up it borrows the following ticks, at most MaxLead ahead
 // of the clock, and then waits (up to MaxWait) or returns ErrExhausted.
 // NextAt takes the time explicitly: a time earlier than one already seen is a

@@ -2,6 +2,8 @@ package idgen
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -438,4 +440,139 @@ func concurrentNoDuplicates(t *testing.T, l Layout, duration time.Duration) {
 		t.Fatalf("only %d IDs issued", len(all))
 	}
 	t.Logf("%d IDs from %d generators × %d goroutines in %v, no duplicate", len(all), gens, per, duration)
+}
+
+// TestConcurrentNextUniqueIncreasing runs goroutines through every path of
+// Next and NextAt at once (the atomic add within a tick, new ticks, borrowed
+// ticks, states taken beyond the lead and given back, ErrExhausted) with a
+// clock that jumps at random, and checks that no ID is issued twice, that
+// each goroutine's IDs increase, and that none is more than the lead ahead of
+// the clock.
+func TestConcurrentNextUniqueIncreasing(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	for _, l := range []Layout{tinyLayout(), DefaultLayout()} {
+		t.Run(fmt.Sprintf("sequence=%d", l.SequenceBits), func(t *testing.T) {
+			concurrentUniqueIncreasing(t, l, rand.New(rand.NewPCG(seed, uint64(l.SequenceBits))))
+		})
+	}
+}
+
+func concurrentUniqueIncreasing(t *testing.T, l Layout, r *rand.Rand) {
+	const goroutines, calls, lead = 4, 20000, 3
+	var clock atomic.Int64
+	// The clock does not step back, but a goroutine's reading may be far
+	// behind one another goroutine made since: no skew limit.
+	s := newAt(t, t0, 1, WithLayout(l), withClock(clock.Load),
+		WithMaxLead(lead*l.Tick), WithMaxWait(0), WithMaxSkew(time.Hour))
+	tick := int64(l.Tick)
+	mean := tick / 2 >> l.SequenceBits
+	var got [goroutines][]ID
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		seed := r.Uint64()
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(seed, 0))
+			var prev ID
+			for range calls {
+				var id ID
+				var err error
+				if r.IntN(4) == 0 {
+					id, err = s.NextAt(t0.Add(time.Duration(clock.Load())))
+				} else {
+					id, err = s.Next()
+				}
+				after := clock.Load()
+				// The clock gives an ID for every 2 calls, so that the lead
+				// fills up and the sequence runs out; now and then it jumps.
+				if r.IntN(25<<l.SequenceBits) == 0 {
+					clock.Add(r.Int64N(3 * tick))
+				} else {
+					clock.Add(r.Int64N(2 * mean))
+				}
+				if errors.Is(err, ErrExhausted) {
+					continue
+				}
+				if err != nil {
+					t.Errorf("goroutine %d: %v", g, err)
+					return
+				}
+				if id <= prev {
+					t.Errorf("goroutine %d: %v after %v; want increasing", g, id, prev)
+					return
+				}
+				if ahead := int64(id)>>s.wsBits - s.tickOf(after); ahead > lead {
+					t.Errorf("goroutine %d: %v is %d ticks ahead of the clock; want at most %d", g, id, ahead, lead)
+					return
+				}
+				prev = id
+				got[g] = append(got[g], id)
+			}
+		})
+	}
+	wg.Wait()
+	var all []ID
+	for g := range goroutines {
+		all = append(all, got[g]...)
+	}
+	slices.Sort(all)
+	if n := len(slices.Compact(slices.Clone(all))); n != len(all) {
+		t.Fatalf("%d duplicates among %d IDs", len(all)-n, len(all))
+	}
+	t.Logf("%d unique IDs over %d ticks, %+v", len(all), s.tickOf(clock.Load())-s.tickOf(0), s.Stats())
+}
+
+// TestNextUsedUpConcurrently checks that goroutines calling Next while the
+// sequence is used up to the lead take (and so lose) at most one state each
+// beyond it: the next tick still issues nearly all its IDs.
+func TestNextUsedUpConcurrently(t *testing.T) {
+	const goroutines = 4
+	var clock atomic.Int64
+	s := newAt(t, t0, 1, withClock(clock.Load), WithMaxLead(0), WithMaxWait(0))
+	var issued atomic.Int64
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range 20000 {
+				if _, err := s.Next(); err == nil {
+					issued.Add(1)
+				} else if !errors.Is(err, ErrExhausted) {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got, want := issued.Load(), int64(1<<12); got != want {
+		t.Fatalf("%d goroutines issued %d IDs in one tick with no lead; want %d", goroutines, got, want)
+	}
+	clock.Add(int64(time.Millisecond))
+	n := 0
+	for ; ; n++ {
+		if _, err := s.Next(); err != nil {
+			break
+		}
+	}
+	if n < 1<<12-goroutines {
+		t.Errorf("the following tick issued %d IDs; want at least %d", n, 1<<12-goroutines)
+	}
+}
+
+// TestNextSkipsATickTheClockLeft takes Next through the state it skips: the
+// atomic add lands in a tick older than the highest seen, which another
+// goroutine has raised without having moved the state yet.
+func TestNextSkipsATickTheClockLeft(t *testing.T) {
+	var clock atomic.Int64
+	s := newAt(t, t0, 1, withClock(clock.Load))
+	first, err := s.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Store(int64(time.Millisecond))
+	s.high.Add(1)
+	id, err := s.Next()
+	if p := s.Decode(id); err != nil || id <= first || p.Sequence != 0 || !p.Time.Equal(t0.Add(time.Millisecond)) {
+		t.Errorf("Next in a tick raised by another goroutine = %+v, %v; want sequence 0 at t0+1ms, > %v", p, err, first)
+	}
 }
