@@ -39,6 +39,37 @@ type Table struct {
 	changes atomic.Uint64 // written under mu
 }
 
+// tableScratch holds the buffers of a build. Builds take one from
+// scratchPool and put it back, so that a build allocates little more than
+// the new table, and the garbage collector has less to do.
+type tableScratch struct {
+	taken   []byte
+	claimed []uint64
+	fs      []uint32
+	claims  []uint64
+	buf     []uint64
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(tableScratch) }}
+
+// rebuild builds the table of the members and publishes it. It requires
+// t.mu to be held.
+func (t *Table) rebuild() {
+	sc := scratchPool.Get().(*tableScratch)
+	t.state.Store(buildTable(slices.Clone(t.members), t.size, sc))
+	scratchPool.Put(sc)
+	t.changes.Add(1)
+}
+
+// resize returns s with length n, reusing its array when it is large
+// enough; the contents are not cleared.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
 type tableState struct {
 	nodes   []string
 	entries []uint16
@@ -98,8 +129,7 @@ func (t *Table) Add(nodes ...string) error {
 	}
 	t.members = append(t.members, nodes...)
 	slices.Sort(t.members)
-	t.state.Store(buildTable(slices.Clone(t.members), t.size))
-	t.changes.Add(1)
+	t.rebuild()
 	return nil
 }
 
@@ -113,8 +143,7 @@ func (t *Table) Remove(node string) error {
 		return ErrUnknownNode
 	}
 	t.members = slices.Delete(t.members, i, i+1)
-	t.state.Store(buildTable(slices.Clone(t.members), t.size))
-	t.changes.Add(1)
+	t.rebuild()
 	return nil
 }
 
@@ -157,7 +186,12 @@ func tableCap(n, size int) int {
 // never skips ahead: a join or leave changes the owner of an entry only
 // when the new node reaches it first, or when a full node fills up a little
 // earlier or later, not along chains of displaced entries.
-func buildTable(nodes []string, size int) *tableState {
+//
+// sc holds the buffers the build reuses; nil builds with fresh ones.
+func buildTable(nodes []string, size int, sc *tableScratch) *tableState {
+	if sc == nil {
+		sc = new(tableScratch)
+	}
 	s := &tableState{nodes: nodes, size: uint64(size)}
 	n := len(nodes)
 	if n == 0 {
@@ -169,7 +203,9 @@ func buildTable(nodes []string, size int) *tableState {
 	// taken marks claimed entries, a byte each: testing a byte takes
 	// fewer instructions than testing a bit, which is what the rounds
 	// spend their time on.
-	taken := make([]byte, size)
+	sc.taken = resize(sc.taken, size)
+	taken := sc.taken
+	clear(taken)
 	// The nodes not yet full, in order: the position of each in its
 	// permutation, its step, how many entries it owns and its index.
 	pos, skip, owned := make([]uint32, n), make([]uint32, n), make([]uint32, n)
@@ -189,7 +225,8 @@ func buildTable(nodes []string, size int) *tableState {
 	// round. Within a batch the steps are branch-free, since whether an
 	// entry is free is a coin toss: a step marks the entry it reaches as
 	// taken and lists it if it was free.
-	claimed := make([]uint64, max(n, tableBatch))
+	sc.claimed = resize(sc.claimed, max(n, tableBatch))
+	claimed := sc.claimed
 	most := uint32(0) // the most entries an active node owns
 	for 2*n*free > size {
 		pos, skip, owned, node := pos[:active], skip[:active], owned[:active], node[:active]
@@ -223,7 +260,7 @@ func buildTable(nodes []string, size int) *tableState {
 		return s
 	}
 	pos, skip, owned, node = pos[:active], skip[:active], owned[:active], node[:active]
-	fs := make([]uint32, 0, free)
+	fs := resize(sc.fs, free)[:0]
 	for f := 0; ; f++ {
 		i := bytes.IndexByte(taken[f:], 0)
 		if i < 0 {
@@ -232,7 +269,8 @@ func buildTable(nodes []string, size int) *tableState {
 		f += i
 		fs = append(fs, uint32(f))
 	}
-	tableEndgame(entries, fs, pos, skip, owned, node, m, limit)
+	sc.fs = fs
+	tableEndgame(entries, fs, pos, skip, owned, node, m, limit, sc)
 	s.entries = entries
 	return s
 }
@@ -244,17 +282,18 @@ func buildTable(nodes []string, size int) *tableState {
 // (j, node); a claim by a node that has meanwhile filled up passes to the
 // entry's next claimant. A claim packs (j, position in pos, entry) into one
 // key ordered by j, then node: 24 + 16 + 24 bits.
-func tableEndgame(entries []uint16, fs []uint32, pos, skip, owned []uint32, node []uint16, m, limit uint32) {
+func tableEndgame(entries []uint16, fs []uint32, pos, skip, owned []uint32, node []uint16, m, limit uint32, sc *tableScratch) {
 	walks := make([]tableWalk, len(pos))
 	for a := range walks {
 		inv := invMod(skip[a], m)
 		walks[a] = tableWalk{neg: m - pos[a], inv: inv, shoup: uint64(inv) << 32 / uint64(m)}
 	}
-	claims := make([]uint64, len(fs))
+	sc.claims, sc.buf = resize(sc.claims, len(fs)), resize(sc.buf, len(fs))
+	claims := sc.claims
 	for i, f := range fs {
 		claims[i] = tableClaim(walks, f, m, nil, limit)
 	}
-	sortClaims(claims, make([]uint64, len(claims)), m)
+	sortClaims(claims, sc.buf, m)
 	// Claims passed on go to a heap, merged with the sorted ones: few
 	// claimants fill up during the endgame.
 	var h claimHeap

@@ -35,7 +35,7 @@ func TestTableBuildTime(t *testing.T) {
 	best := time.Duration(1 << 62)
 	for range 5 {
 		start := time.Now()
-		buildTable(nodes, DefaultTableSize)
+		buildTable(nodes, DefaultTableSize, nil)
 		best = min(best, time.Since(start))
 	}
 	t.Logf("table build for 100 nodes: %v (best of 5)", best)
@@ -93,7 +93,7 @@ func TestTableBuildRounds(t *testing.T) {
 				continue
 			}
 			nodes := sortedCopy(nodeNames(n))
-			got := buildTable(nodes, size).entries
+			got := buildTable(nodes, size, nil).entries
 			if want := roundsBuild(nodes, size); !slices.Equal(got, want) {
 				t.Errorf("size %d, %d nodes: buildTable differs from plain rounds", size, n)
 			}
@@ -113,12 +113,17 @@ func TestTableBuildRounds(t *testing.T) {
 // radix sort meet other boundaries.
 func TestTableBuildRoundsRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	shared := new(tableScratch) // reused by every build, dirty from the last
 	for range 40 {
 		size := 256 + rng.IntN(6000)
 		n := 1 + rng.IntN(min(size, 300))
 		nodes := sortedCopy(nodeNames(n))
-		if got, want := buildTable(nodes, size).entries, roundsBuild(nodes, size); !slices.Equal(got, want) {
+		want := roundsBuild(nodes, size)
+		if got := buildTable(nodes, size, nil).entries; !slices.Equal(got, want) {
 			t.Errorf("size %d, %d nodes: buildTable differs from plain rounds", size, n)
+		}
+		if got := buildTable(nodes, size, shared).entries; !slices.Equal(got, want) {
+			t.Errorf("size %d, %d nodes: buildTable with reused buffers differs from plain rounds", size, n)
 		}
 	}
 }
