@@ -37,6 +37,9 @@ type Case struct {
 	// suite ("TryLockExcludes", not "TestBroken/TryLockExcludes"), that must
 	// fail. Others may fail too.
 	Fail []string
+	// Suite runs the suite against the broken implementation; Run calls it
+	// in the child.
+	Suite func(t *testing.T)
 }
 
 // Variant reports the name of the broken implementation the current process
@@ -47,12 +50,22 @@ func Variant() (name string, ok bool) {
 
 // Run runs the current test again in a child process for each case, with
 // Variant reporting the case's Name, and fails unless the child fails and
-// reports each subtest of the case's Fail. The child runs only t (selected by
+// reports each subtest of the case's Fail. In the child, Run calls the
+// Suite of the case Variant names instead. The child runs only t (selected by
 // its name), runs up to eight parallel subtests at once, and is stopped after
 // a minute. Cases are parallel subtests of t; at most two children of one
 // test binary run at a time. A child's output is logged only when the check
 // fails, without its coverage summary.
 func Run(t *testing.T, cases ...Case) {
+	if name, ok := Variant(); ok {
+		for _, c := range cases {
+			if c.Name == name {
+				c.Suite(t)
+				return
+			}
+		}
+		t.Fatalf("suitetest: no case %q", name)
+	}
 	test := t.Name()
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
