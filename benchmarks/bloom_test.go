@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,22 +27,9 @@ const (
 	bloomP = 0.01
 )
 
-// bloomCPU returns the CPU time the process has used. The machines these
-// run on are shared, so beside ns/op (wall time, which counts the time other
-// processes hold the CPU) each bloom benchmark reports cpu-ns/op: the
-// process's own user and system time per operation, over all its threads
-// (with -cpu 2, up to twice the wall time).
-func bloomCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCPU reports the CPU time since start, less excluded, per operation.
 func reportCPU(b *testing.B, start, excluded time.Duration) {
-	b.ReportMetric(float64(bloomCPU()-start-excluded)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(processCPU()-start-excluded)/float64(b.N), "cpu-ns/op")
 }
 
 // bloomKeys returns n distinct 10-byte keys with the given first byte, cut
@@ -140,14 +126,14 @@ func BenchmarkBloomAdd(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			var excluded time.Duration
-			start := bloomCPU()
+			start := processCPU()
 			for b.Loop() {
 				if i == bloomN {
 					b.StopTimer()
-					t := bloomCPU()
+					t := processCPU()
 					add, _ = im.make(bloomN)
 					i = 0
-					excluded += bloomCPU() - t
+					excluded += processCPU() - t
 					b.StartTimer()
 				}
 				add(keys[i])
@@ -187,7 +173,7 @@ func BenchmarkBloomAddParallel(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			start := bloomCPU()
+			start := processCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				var add func([]byte)
 				var i, end int64
@@ -225,7 +211,7 @@ func BenchmarkBloomTest(b *testing.B) {
 			test := filled(im, bloomN)
 			b.ReportAllocs()
 			i := 0
-			start := bloomCPU()
+			start := processCPU()
 			for b.Loop() {
 				test(mixed[i%bloomN])
 				i++
@@ -255,7 +241,7 @@ func BenchmarkBloomTestInCache(b *testing.B) {
 			test := filled(im, n)
 			b.ReportAllocs()
 			i := 0
-			start := bloomCPU()
+			start := processCPU()
 			for b.Loop() {
 				test(mixed[i%n])
 				i++
@@ -279,7 +265,7 @@ func BenchmarkBloomTestParallel(b *testing.B) {
 			var seed atomic.Int64
 			b.ReportAllocs()
 			b.ResetTimer()
-			start := bloomCPU()
+			start := processCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				i := int(seed.Add(1) * 7919)
 				for pb.Next() {
@@ -304,7 +290,7 @@ func BenchmarkBloomScalableTest(b *testing.B) {
 		}
 		b.ReportAllocs()
 		i := 0
-		start := bloomCPU()
+		start := processCPU()
 		for b.Loop() {
 			s.Test(mixed[i%bloomN])
 			i++
@@ -319,7 +305,7 @@ func BenchmarkBloomScalableTest(b *testing.B) {
 		}
 		b.ReportAllocs()
 		i := 0
-		start := bloomCPU()
+		start := processCPU()
 		for b.Loop() {
 			s.Test(mixed[i%bloomN])
 			i++

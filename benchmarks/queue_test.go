@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -134,13 +133,6 @@ func queueServerCPU(b *testing.B, rdb *redis.Client) time.Duration {
 	return time.Duration(total * float64(time.Second))
 }
 
-// queueOwnCPU returns the CPU time this process has used.
-func queueOwnCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // queueRedisEnv is one redis-server with a client whose round trips are counted
 // and a client for INFO.
 type queueRedisEnv struct {
@@ -164,7 +156,7 @@ func newQueueRedisEnv(b *testing.B) *queueRedisEnv {
 // measure runs one iteration per b.N of run, which must process tasks tasks,
 // and reports tasks/s, round trips and server commands per task.
 func (e *queueRedisEnv) measure(b *testing.B, tasks int, run func(iter int)) {
-	trips0, cmds0, cpu0, own0 := e.trips.n.Load(), queueServerCommands(b, e.admin), queueServerCPU(b, e.admin), queueOwnCPU()
+	trips0, cmds0, cpu0, own0 := e.trips.n.Load(), queueServerCommands(b, e.admin), queueServerCPU(b, e.admin), processCPU()
 	start := time.Now()
 	b.ResetTimer()
 	for i := range b.N {
@@ -177,7 +169,7 @@ func (e *queueRedisEnv) measure(b *testing.B, tasks int, run func(iter int)) {
 	b.ReportMetric(float64(e.trips.n.Load()-trips0)/n, "roundtrips/task")
 	b.ReportMetric(float64(queueServerCommands(b, e.admin)-cmds0)/n, "cmds/task")
 	b.ReportMetric(float64(queueServerCPU(b, e.admin)-cpu0)/float64(time.Microsecond)/n, "server-µs/task")
-	b.ReportMetric(float64(queueOwnCPU()-own0)/float64(time.Microsecond)/n, "client-µs/task")
+	b.ReportMetric(float64(processCPU()-own0)/float64(time.Microsecond)/n, "client-µs/task")
 }
 
 const (

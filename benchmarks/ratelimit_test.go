@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,17 +59,11 @@ func rlBucketImpls() []struct {
 // the loop really ran on two cores at once, and one near 1 that it took
 // turns on one, where state shared between cores costs nothing extra.
 func rlCPU(b *testing.B, loop func()) {
-	start, wall := rlCPUNanos(), time.Now()
+	start, wall := processCPU(), time.Now()
 	loop()
-	cpu := float64(rlCPUNanos() - start)
+	cpu := float64(processCPU() - start)
 	b.ReportMetric(cpu/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(cpu/float64(time.Since(wall).Nanoseconds()), "cpus")
-}
-
-func rlCPUNanos() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 func BenchmarkTokenBucketAllow(b *testing.B) {
