@@ -98,9 +98,15 @@ func (r *Rendezvous) Add(nodes ...string) error {
 	for i, n := range all {
 		weights[i] = max(weight[n], 1)
 	}
-	r.state.Store(newRendezvousState(all, weights))
-	r.changes.Add(1)
+	r.publish(all, weights)
 	return nil
+}
+
+// publish makes nodes, with their weights, the members lookups see, and
+// counts the change. It requires r.mu to be held.
+func (r *Rendezvous) publish(nodes []string, weights []int) {
+	r.state.Store(newRendezvousState(nodes, weights))
+	r.changes.Add(1)
 }
 
 // AddWeighted adds node with the given weight: it gets about weight times
@@ -122,8 +128,7 @@ func (r *Rendezvous) AddWeighted(node string, weight int) error {
 	}
 	nodes := slices.Insert(slices.Clone(old.nodes), i, node)
 	weights := slices.Insert(slices.Clone(old.weights), i, weight)
-	r.state.Store(newRendezvousState(nodes, weights))
-	r.changes.Add(1)
+	r.publish(nodes, weights)
 	return nil
 }
 
@@ -139,8 +144,7 @@ func (r *Rendezvous) Remove(node string) error {
 	}
 	nodes := slices.Delete(slices.Clone(old.nodes), i, i+1)
 	weights := slices.Delete(slices.Clone(old.weights), i, i+1)
-	r.state.Store(newRendezvousState(nodes, weights))
-	r.changes.Add(1)
+	r.publish(nodes, weights)
 	return nil
 }
 
@@ -162,8 +166,7 @@ func (r *Rendezvous) SetWeight(node string, weight int) error {
 	}
 	weights := slices.Clone(old.weights)
 	weights[i] = weight
-	r.state.Store(newRendezvousState(old.nodes, weights))
-	r.changes.Add(1)
+	r.publish(old.nodes, weights)
 	return nil
 }
 
