@@ -211,3 +211,40 @@ func BenchmarkLockContended(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLockUncontendedInterleaved is BenchmarkLockUncontended with the
+// implementations interleaved call by call (see rlInterleaved), beside
+// "ping2": two PINGs, the least any lock that takes two round trips can
+// cost on this server and client.
+func BenchmarkLockUncontendedInterleaved(b *testing.B) {
+	srv := redistest.StartServer(b)
+	ctx := context.Background()
+	var names []string
+	var cycles []func()
+	for _, impl := range lockImpls {
+		u := impl.newUser(srv.Client())
+		names = append(names, impl.name)
+		cycles = append(cycles, func() {
+			unlock, err := u.tryLock(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := unlock(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+	ping := srv.Client()
+	names = append(names, "ping2")
+	cycles = append(cycles, func() {
+		for range 2 {
+			if err := ping.Ping(ctx).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, c := range cycles {
+		c() // load the scripts
+	}
+	rlInterleaved(b, 1, names, func(i int) { cycles[i]() })
+}

@@ -7,6 +7,8 @@
 // impl=distkit, or with our fastest variant where there is no plain one: the
 // table gives the other's median time per operation divided by ours (above 1
 // means ours is faster) and both allocation counts.
+// A workload that times the implementations in alternation instead reports
+// each one's time as a NAME-ns/op metric, which counts as impl=NAME.
 // Workloads that report other metrics (IDs per second, latency percentiles)
 // get a second table with the medians of those metrics.
 //
@@ -134,6 +136,7 @@ func parse(r io.Reader) (*results, error) {
 			rest = append(rest, part)
 		}
 		if impl == "" {
+			rs.addInterleaved(strings.Join(rest, "/"), procs, strings.Fields(m[3]))
 			continue
 		}
 		k := key{strings.Join(rest, "/"), procs, impl}
@@ -161,6 +164,26 @@ func parse(r io.Reader) (*results, error) {
 		return nil, errors.New("no impl=NAME benchmark results in the input")
 	}
 	return rs, nil
+}
+
+// addInterleaved records a benchmark that times several implementations in
+// alternation and reports each one's time as a NAME-ns/op metric: NAME gets
+// a row of its own, as if it had run as impl=NAME (its allocations are not
+// known apart, so they are left out).
+func (rs *results) addInterleaved(workload string, procs int, fields []string) {
+	for i := 0; i+1 < len(fields); i += 2 {
+		impl, ok := strings.CutSuffix(fields[i+1], "-ns/op")
+		v, err := strconv.ParseFloat(fields[i], 64)
+		if !ok || err != nil {
+			continue
+		}
+		k := key{workload, procs, impl}
+		if rs.vals[k] == nil {
+			rs.vals[k] = map[string][]float64{}
+			rs.order = append(rs.order, k)
+		}
+		rs.vals[k]["ns/op"] = append(rs.vals[k]["ns/op"], v)
+	}
 }
 
 func median(vs []float64) (float64, bool) {
