@@ -224,6 +224,10 @@ func TestLayoutDecodeCompose(t *testing.T) {
 			t.Errorf("Compose(%v, %d, %d) = %v; want %v", tc.at, tc.worker, tc.seq, err, tc.want)
 		}
 	}
+	long := Layout{TimeBits: 50, WorkerBits: 1, SequenceBits: 12, Epoch: DefaultEpoch, Tick: time.Second}
+	if id, err := long.Compose(DefaultEpoch.AddDate(300, 0, 0), 0, 0); !errors.Is(err, ErrLayoutExpired) {
+		t.Errorf("Compose 300 years after the epoch = %v, %v; want ErrLayoutExpired (nanoseconds since the epoch overflow)", id, err)
+	}
 	if _, err := (Layout{}).Compose(t0, 0, 0); !errors.Is(err, ErrInvalidLayout) {
 		t.Errorf("Compose with the zero Layout = %v; want ErrInvalidLayout", err)
 	}

@@ -72,21 +72,28 @@ func (l Layout) validateAt(now time.Time) error {
 	if l.Epoch.After(now) {
 		return fmt.Errorf("%w: epoch %v is in the future", ErrInvalidLayout, l.Epoch.UTC())
 	}
+	if now.Sub(l.Epoch) == maxDuration {
+		return fmt.Errorf("%w: epoch %v is more than %v ago", ErrInvalidLayout, l.Epoch.UTC(), maxDuration)
+	}
 	if end, ok := l.end(); ok && !now.Before(end) {
 		return fmt.Errorf("%w: lifetime of epoch %v ended at %v", ErrLayoutExpired, l.Epoch.UTC(), end.UTC())
 	}
 	return nil
 }
 
+// maxDuration is where time.Time.Sub saturates: about 292 years. Instants
+// are measured from the epoch in nanoseconds, so none may lie further.
+const maxDuration = time.Duration(1<<63 - 1)
+
 // Lifetime returns how long after Epoch the layout's time field lasts,
 // Tick × 2^TimeBits, or the largest Duration if that is longer.
 func (l Layout) Lifetime() time.Duration {
 	if l.TimeBits >= 63 || l.Tick <= 0 {
-		return 1<<63 - 1
+		return maxDuration
 	}
 	ticks := int64(1) << l.TimeBits
-	if int64(l.Tick) > (1<<63-1)/ticks {
-		return 1<<63 - 1
+	if int64(l.Tick) > int64(maxDuration)/ticks {
+		return maxDuration
 	}
 	return time.Duration(ticks) * l.Tick
 }
@@ -94,7 +101,7 @@ func (l Layout) Lifetime() time.Duration {
 // end returns the first time that no longer fits, if it is representable.
 func (l Layout) end() (time.Time, bool) {
 	d := l.Lifetime()
-	if d == 1<<63-1 {
+	if d == maxDuration {
 		return time.Time{}, false
 	}
 	return l.Epoch.Add(d), true
@@ -140,8 +147,9 @@ func (l Layout) Compose(t time.Time, worker, seq int64) (ID, error) {
 	if t.Before(l.Epoch) {
 		return 0, fmt.Errorf("%w: time %v before epoch %v", ErrLayoutExpired, t.UTC(), l.Epoch.UTC())
 	}
-	ticks := int64(t.Sub(l.Epoch) / l.Tick)
-	if end, ok := l.end(); (ok && !t.Before(end)) || ticks>>l.TimeBits != 0 {
+	d := t.Sub(l.Epoch)
+	ticks := int64(d / l.Tick)
+	if end, ok := l.end(); (ok && !t.Before(end)) || ticks>>l.TimeBits != 0 || d == maxDuration {
 		return 0, fmt.Errorf("%w: time %v", ErrLayoutExpired, t.UTC())
 	}
 	if worker < 0 || worker > l.MaxWorker() {

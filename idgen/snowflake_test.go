@@ -33,6 +33,9 @@ func newAt(t *testing.T, now time.Time, worker int64, opts ...Option) *Snowflake
 func TestNewRejectsBadConfiguration(t *testing.T) {
 	future := DefaultLayout()
 	future.Epoch = time.Now().Add(time.Hour)
+	// Ticks of a second for 2^50 seconds: a lifetime far past the 292 years
+	// that nanoseconds since the epoch can span.
+	ancient := Layout{TimeBits: 50, WorkerBits: 1, SequenceBits: 12, Epoch: time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC), Tick: time.Second}
 	expired := Layout{TimeBits: 10, WorkerBits: 10, SequenceBits: 43, Epoch: time.Now().Add(-2 * time.Second), Tick: time.Millisecond}
 	for _, tc := range []struct {
 		name   string
@@ -48,6 +51,7 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"epoch unset", 1, Layout{TimeBits: 41, WorkerBits: 10, SequenceBits: 12, Tick: time.Millisecond}, ErrInvalidLayout, "epoch not set"},
 		{"epoch in future", 1, future, ErrInvalidLayout, "in the future"},
 		{"lifetime over", 1, expired, ErrLayoutExpired, "lifetime"},
+		{"epoch too old", 1, ancient, ErrInvalidLayout, "more than"},
 		{"worker too big", 1024, DefaultLayout(), ErrWorkerRange, "want 0..1023"},
 		{"worker negative", -1, DefaultLayout(), ErrWorkerRange, "worker -1"},
 	} {
