@@ -62,7 +62,9 @@ type WorkerStats struct {
 	Dead uint64
 	// Lost counts messages the Worker could not settle because the queue
 	// no longer held them for it (ErrNotHeld or a backend error): they are
-	// redelivered when their visibility expires.
+	// redelivered when their visibility expires. The acks of a batched
+	// AckReceive that failed are tried again one by one, and one that finds
+	// its message gone counts as processed: the batch may have acked it.
 	Lost uint64
 }
 
@@ -258,6 +260,22 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.settle(base, Delivery{Receipt: r}, nil)
 		}
 	}
+	// ackAgain acks one by one the receipts of an AckReceive that failed.
+	// Its acks may have taken effect before the error, so a receipt now void
+	// counts as processed, not lost: the queue no longer holding it for us is
+	// what the batch would have left.
+	ackAgain := func(acks []Receipt) {
+		for _, r := range acks {
+			err := w.q.Ack(base, r)
+			switch {
+			case err == nil || errors.Is(err, ErrNotHeld):
+				w.processed.Add(1)
+			default:
+				w.lost.Add(1)
+				w.report(Delivery{Receipt: r}, err)
+			}
+		}
+	}
 	// Enough receive loops to fill every slot with batches: with a batch of
 	// 1, each slot has its own, so receives overlap.
 	var receivers sync.WaitGroup
@@ -289,7 +307,7 @@ func (w *Worker) Run(ctx context.Context) error {
 						var void int
 						ds, void, err = ar.AckReceive(base, acks, n, w.visibility)
 						if err != nil {
-							ackNow(acks)
+							ackAgain(acks)
 							break
 						}
 						w.processed.Add(uint64(len(acks) - void))

@@ -370,6 +370,38 @@ func TestWorkerBatchesAcksWithAckReceiver(t *testing.T) {
 	})
 }
 
+// TestWorkerAckReceiveFailsAfterAcking: an AckReceive whose acks took
+// effect before its error (a reply lost on the way back) leaves the Worker
+// acking them again one by one, in vain. Those messages were processed, not
+// lost.
+func TestWorkerAckReceiveFailsAfterAcking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 20
+		q := newSlowAcks(time.Millisecond)
+		q.fail = 2
+		enqueueN(t, q, n)
+		w := queue.NewWorker(q, func(ctx context.Context, d queue.Delivery) error {
+			time.Sleep(100 * time.Millisecond)
+			return nil
+		}, queue.WithConcurrency(4))
+		cancel, done := runWorker(t, w)
+		for w.Stats().Processed < n && q.Len() != (queue.Counts{}) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		cancel()
+		<-done
+		if s := w.Stats(); s != (queue.WorkerStats{Processed: n}) {
+			t.Errorf("Stats = %+v; want %d processed, none lost", s, n)
+		}
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if q.fail != 0 || q.void == 0 || len(q.acked) != n {
+			t.Errorf("%d failures left, %d void acks, %d acked; want 0, some, %d", q.fail, q.void, len(q.acked), n)
+		}
+	})
+}
+
 func TestWorkerShutdownFlushesPendingAcks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := newSlowAcks(time.Second)
@@ -412,6 +444,7 @@ type slowAcks struct {
 	acked map[string]int // successful acks by message ID
 	void  int            // void ack attempts
 	sizes []int          // receipts per AckReceive call
+	fail  int            // AckReceive calls with receipts left to fail after their acks took effect
 }
 
 func newSlowAcks(rtt time.Duration) *slowAcks {
@@ -446,6 +479,15 @@ func (q *slowAcks) AckReceive(ctx context.Context, rs []queue.Receipt, n int, vi
 	q.sizes = append(q.sizes, len(rs))
 	q.mu.Unlock()
 	void := q.ack(ctx, rs)
+	q.mu.Lock()
+	fail := q.fail > 0 && len(rs) > 0
+	if fail {
+		q.fail--
+	}
+	q.mu.Unlock()
+	if fail {
+		return nil, 0, errors.New("connection reset by peer")
+	}
 	// Take what is ready now: the timeout only ends a Receive that would
 	// wait, since time in the bubble stands still until everything blocks.
 	ctx, cancel := context.WithTimeout(ctx, time.Nanosecond)
