@@ -30,10 +30,27 @@ type Budget struct {
 	floorTAT  atomic.Int64 // GCRA theoretical arrival time, ns since base
 	_         [0]func()    // not comparable
 
-	// Counters for Stats, on their own cache line: a refused Withdraw writes
-	// one, and must not evict the line every Deposit reads.
-	_                [64]byte
+	// Counters for Stats, off the line every Deposit reads, in stripes of
+	// a cache line each: a Withdraw counts in a stripe picked at random, so
+	// that goroutines refused at once (every caller, when a dependency is
+	// down) seldom write the same line.
+	_       [64]byte
+	stripes [budgetStripes]budgetStripe
+}
+
+// budgetStripes is how many stripes a Budget's counters are split into: with
+// 8, two goroutines counting at once share one an eighth of the time.
+const budgetStripes = 8
+
+// A budgetStripe is a share of a Budget's counters, one cache line long.
+type budgetStripe struct {
 	allowed, refused atomic.Uint64
+	_                [48]byte
+}
+
+// stripe returns a stripe of b's counters picked at random.
+func (b *Budget) stripe() *budgetStripe {
+	return &b.stripes[fastUint64()>>61&(budgetStripes-1)]
 }
 
 // BudgetStats is a snapshot of a Budget's balance and counters, for
@@ -56,7 +73,12 @@ type BudgetStats struct {
 // successes where the calls are made. Each field is read atomically, but
 // not all at one instant.
 func (b *Budget) Stats() BudgetStats {
-	return BudgetStats{Balance: b.Balance(), Allowed: b.allowed.Load(), Refused: b.refused.Load()}
+	s := BudgetStats{Balance: b.Balance()}
+	for i := range b.stripes {
+		s.Allowed += b.stripes[i].allowed.Load()
+		s.Refused += b.stripes[i].refused.Load()
+	}
+	return s
 }
 
 // A BudgetOption configures a Budget.
@@ -105,24 +127,36 @@ func (b *Budget) Deposit() {
 	b.earned.Add(b.deposit)
 }
 
-// Withdraw is shorthand for WithdrawAt(time.Now()).
-func (b *Budget) Withdraw() bool { return b.WithdrawAt(time.Now()) }
+// Withdraw is WithdrawAt(time.Now()), but reads only the monotonic clock,
+// and no clock at all when the Budget has no floor.
+func (b *Budget) Withdraw() bool {
+	if b.interval > 0 && b.takeFloor(int64(time.Since(b.base))) {
+		b.stripe().allowed.Add(1)
+		return true
+	}
+	return b.withdrawEarned()
+}
 
 // WithdrawAt reports whether one retry may happen at now, and if so takes it
 // from the floor or, when the floor is spent, from the earned balance.
 func (b *Budget) WithdrawAt(now time.Time) bool {
 	if b.interval > 0 && b.takeFloor(int64(now.Sub(b.base))) {
-		b.allowed.Add(1)
+		b.stripe().allowed.Add(1)
 		return true
 	}
+	return b.withdrawEarned()
+}
+
+// withdrawEarned takes one retry from the earned balance, if it holds one.
+func (b *Budget) withdrawEarned() bool {
 	for {
 		v := b.earned.Load()
 		if v < micro {
-			b.refused.Add(1)
+			b.stripe().refused.Add(1)
 			return false
 		}
 		if b.earned.CompareAndSwap(v, v-micro) {
-			b.allowed.Add(1)
+			b.stripe().allowed.Add(1)
 			return true
 		}
 	}

@@ -125,6 +125,21 @@ func BenchmarkBudgetWithdrawParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkBudgetRefusedParallel withdraws from an empty Budget without a
+// floor from every goroutine: the path every caller takes while a dependency
+// is down.
+func BenchmarkBudgetRefusedParallel(b *testing.B) {
+	bud := NewBudget(0, 0)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if bud.Withdraw() {
+				b.Fatal("Withdraw from an empty budget allowed a retry")
+			}
+		}
+	})
+}
+
 func TestBudgetStats(t *testing.T) {
 	b := NewBudget(0.5, 1) // one floor retry per second
 	t0 := time.Now()
@@ -151,10 +166,14 @@ func TestBudgetStats(t *testing.T) {
 
 func TestBudgetCountersOffTheDepositLine(t *testing.T) {
 	var b Budget
-	// Deposit reads earned; a refused Withdraw writes refused. Two words
-	// 64 bytes apart never share a cache line.
-	earned, allowed := unsafe.Offsetof(b.earned), unsafe.Offsetof(b.allowed)
-	if allowed-earned < 64 {
-		t.Errorf("earned at %d, allowed at %d: want the counters at least 64 bytes after earned", earned, allowed)
+	// Deposit reads earned; a Withdraw writes a stripe of the counters.
+	// Words 64 bytes apart never share a cache line, and stripes 64 bytes
+	// long, each its own.
+	earned, stripes := unsafe.Offsetof(b.earned), unsafe.Offsetof(b.stripes)
+	if stripes-earned < 64 {
+		t.Errorf("earned at %d, stripes at %d: want the counters at least 64 bytes after earned", earned, stripes)
+	}
+	if n := unsafe.Sizeof(b.stripes[0]); n != 64 {
+		t.Errorf("a stripe is %d bytes; want 64, a cache line", n)
 	}
 }
