@@ -21,13 +21,10 @@
 // backoff.Retry honours that method, so retries through a breaker wait for
 // the probe instead of spending their attempts on rejections.
 //
-// Execute wraps one call; Allow splits it in two for streams and middleware.
-// In the closed state with the consecutive rule, a successful call costs two
-// atomic loads and writes nothing; a count window or a time window adds one
-// atomic add (a runtime timer moves a time window's buckets, so no call
-// reads the clock for them). In the open state a rejection is one atomic
-// load. Transport wraps an http.RoundTripper with one Breaker per host.
-//
-// Monitoring: Breaker.Stats reports the state, the window's counts and the
-// trips since New; WithOnStateChange reports each transition as it happens.
+// Execute wraps one call; Allow splits it in two for streams and middleware;
+// Transport wraps an http.RoundTripper with one Breaker per host. A closed
+// breaker's success costs two atomic loads (plus an atomic add with a
+// window, whose buckets a timer moves, so no call reads the clock); an open
+// one's rejection, one load. Monitoring: Breaker.Stats reports the state,
+// the window's counts and the trips; WithOnStateChange each transition.
 package circuitbreaker

@@ -7,11 +7,10 @@
 // same sequence of changes). Membership changes build a new snapshot and
 // publish it atomically, so lookups never wait for them.
 //
-//   - Ring: consistent hashing with virtual nodes and multi-probe lookups.
-//     Weights, LookupN for replicas, and bounded loads through Bounded.
-//     Joins move keys only to the new node, leaves only the leaving node's
-//     keys. Pick it by default, and whenever you need replicas, weights or
-//     bounded loads. About 20 ns per lookup, 264 KiB for 100 nodes.
+//   - Ring: consistent hashing with virtual nodes and multi-probe lookups;
+//     weights, LookupN for replicas, bounded loads through Bounded. Joins
+//     move keys only to the new node, leaves only the leaving node's keys.
+//     Pick it by default. About 20 ns per lookup, 264 KiB for 100 nodes.
 //   - Table: a Maglev lookup table, one hash and one load per lookup, and
 //     no node above 1-3% over the average; a join or leave also moves
 //     about 0.1-0.2% of keys between other nodes, and a change rebuilds the
@@ -26,12 +25,7 @@
 //
 // Bounded (Mirrokni, Thorup and Zadimoghaddam) caps every node at
 // ⌈c·average⌉ of the keys placed through Acquire and Release, for
-// connections and sessions that come and go. Errors are ErrInvalidNode,
-// ErrNodeExists, ErrUnknownNode, ErrInvalidWeight, ErrFull, ErrNoNodes,
-// ErrLoadFactor and ErrNotAcquired; constructors panic only on out-of-range
-// options.
-//
-// Monitoring: Stats on each Picker counts members and membership changes;
-// Bounded.Stats gives loads and keys acquired, forwarded past a full owner,
-// released and refused. Lookups count nothing.
+// connections and sessions that come and go. Monitoring: each Picker's Stats
+// counts members and changes (lookups count nothing); Bounded.Stats gives
+// loads and keys acquired, forwarded past a full owner, released, refused.
 package hashring

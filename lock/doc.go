@@ -1,12 +1,10 @@
 // Package lock provides mutual exclusion across processes with leases and
 // fencing tokens, and leader election on top of them.
 //
-// A Locker hands out a Lease on a key for a TTL; the store expires the lease
-// unless the holder refreshes it (by hand, or in the background with
-// WithAutoRenew). Lease.Done closes as soon as the holder can no longer be
-// sure it holds the lease: a refresh failed, or the TTL minus a drift margin
-// passed on the local clock. Waiters in Lock are woken when the holder
-// releases, not by polling.
+// A Locker hands out a Lease on a key for a TTL; the store expires it unless
+// the holder refreshes it (by hand, or with WithAutoRenew). Lease.Done closes
+// once the holder can no longer be sure of it: a refresh failed, or the TTL
+// minus a drift margin passed. Lock's waiters wake when the holder releases.
 //
 // What a lease protects against: holders that crash or are cut off. The
 // store frees their key after the TTL. What it cannot protect against: a
@@ -25,12 +23,9 @@
 // neither needed where fencing is used nor sufficient where it is not.
 //
 // An Elector runs leader election on any Locker: the leader holds an
-// auto-renewed lease, its term is the lease's token. Package lock/locktest is
-// the conformance suite every Locker passes. Errors are ErrNotObtained,
-// ErrNotHeld, ErrInvalidTTL, or wrap an error from the store; a leader's
-// context ends with cause ErrNotHeld (lease lost) or ErrResigned.
-//
-// Monitoring: Local.Stats (and Stats of the Redis Locker) returns a
-// LockerStats counting leases acquired, contended, refreshed, released and
+// auto-renewed lease, its term is the lease's token; a leader's context ends
+// with cause ErrNotHeld (lease lost) or ErrResigned. Package lock/locktest is
+// the conformance suite. Monitoring: a LockerStats from Local.Stats (or the
+// Redis Locker's) counts leases acquired, contended, refreshed, released and
 // lost, and store errors; Elector.Stats counts terms won and lost.
 package lock

@@ -18,18 +18,14 @@
 // MaxAttempts times without an ack moves to the dead-letter queue, where it
 // can be listed, inspected and redriven.
 //
-// Messages are served first in, first out, except that one becoming ready
-// again (after a delay, a nack or an expired timeout) joins the back. A
-// DedupID drops a second message with the same ID within a window. Bodies
-// may be empty and are limited to DefaultMaxBodySize unless configured.
+// Messages are served first in, first out; one ready again (after a delay,
+// a nack or an expired timeout) joins the back. A DedupID drops a second
+// message with the same ID within a window.
 //
 // Local is the in-memory Queue, bounded, with back pressure; package
 // redisqueue shares queues between processes through Redis. Worker runs a
 // handler over any Queue with heartbeats, retries and graceful shutdown.
-// Topic fans messages out to queues. Package queuetest is the conformance
-// suite every implementation passes.
-//
+// Topic fans messages out to queues; queuetest is the conformance suite.
 // Monitoring: Local.Stats counts messages enqueued, delivered, acked, nacked,
-// expired, dead-lettered and redriven (Len gives the current sizes), and
-// Worker.Stats what a Worker's handlers did.
+// expired, dead-lettered and redriven, and Worker.Stats what handlers did.
 package queue
