@@ -10,7 +10,7 @@
 // lease is lost if that server restarts without persistence or fails over
 // before replicating it. Fencing tokens survive both: a lock's counter counts
 // up by one per grant from a start at the server's clock in microseconds, and
-// starts from the clock again whenever it is lost (or idle for a day). As no
+// starts from the clock again whenever it is lost (and once a day). As no
 // key is granted more than once per microsecond, the counter never runs ahead
 // of the clock, so tokens keep increasing across restarts as long as the
 // server's clock is not set back. A stale holder is caught where its token is

@@ -27,3 +27,23 @@ func FuzzParseValue(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseHeld(f *testing.F) {
+	f.Add("1764300000000001:30000:0123456789abcdef1:node-1")
+	f.Add("+17:10:a:b")
+	f.Add("+:x")
+	f.Add("18446744073709551616:1:a:b")
+	f.Add("-1:1:a:b")
+	f.Fuzz(func(t *testing.T, v string) {
+		tok, value, ok := parseHeld(v)
+		if !ok {
+			return
+		}
+		// What the lock holds for that lease, marked or not, parses back.
+		for _, h := range []string{held(tok, value), "+" + held(tok, value)} {
+			if t2, v2, ok2 := parseHeld(h); !ok2 || t2 != tok || v2 != value {
+				t.Fatalf("parseHeld(%q) = %d, %q, %v; want %d, %q", h, t2, v2, ok2, tok, value)
+			}
+		}
+	})
+}

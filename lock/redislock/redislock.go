@@ -28,14 +28,18 @@ type Client interface {
 // use by multiple goroutines, and holds no connection or goroutine of its own
 // (auto-renewed leases run one goroutine each).
 //
-// Each operation is one Lua script, one round trip: TryLock sets the lock
-// with PX if it is free and bumps its fencing counter; Refresh and Release
-// act only if the lock still holds the caller's unique value. Waiters in Lock
-// queue in Redis in arrival order and block in BLPOP on a list of their own;
-// Release hands the lock to the first live waiter and pushes its token there,
-// so a hand-over takes one round trip after the release, without polling.
-// A waiter also wakes when the holder's lease expires, and about every
-// MaxBlock to renew its place in the queue and to notice ctx ending.
+// Each operation is one Lua script, one round trip: TryLock bumps the lock's
+// fencing counter and sets the lock to the token and the caller's unique
+// value with PX if it is free (two commands, one more than a lock without
+// fencing needs); Refresh and Release act only if the lock still holds that
+// value. Waiters in Lock queue in Redis in arrival order, mark the lock, and
+// block in BLPOP on a list of their own; Release deletes an unmarked lock
+// (two commands, as a lock without a queue does) and hands a marked one to
+// the first live waiter, pushing its token there, so a hand-over takes one
+// round trip after the release, without polling. A waiter also wakes when
+// the holder's lease expires, and about every MaxBlock to renew its place in
+// the queue, to mark the lock again (a TryLock that found it free does not)
+// and to notice ctx ending.
 //
 // Without ContextTimeoutEnabled in the client's options, go-redis bounds each
 // command by its ReadTimeout, not by the ctx deadline: enable it so that a
@@ -60,8 +64,8 @@ var (
 // go-redis default, 3s, does).
 const MaxBlock = 100 * time.Millisecond
 
-// fenceTTL is how long a fencing counter outlives the last grant or refresh
-// of its lock. After that the counter restarts from the server's clock.
+// fenceTTL is how long a fencing counter lives from its start. After that
+// it starts again from the server's clock.
 const fenceTTL = 24 * time.Hour
 
 // An Option configures a Locker.
@@ -150,12 +154,10 @@ func (l *Locker) keys(key string, ttl time.Duration, owner string) keys {
 // fenceTTLArg is fenceTTL in ms, boxed once.
 var fenceTTLArg any = fenceTTL.Milliseconds()
 
-// fenceTTLFor returns the counter's TTL argument for a lease of ttl.
-func fenceTTLFor(ttl time.Duration) any {
-	if 2*ttl <= fenceTTL {
-		return fenceTTLArg
-	}
-	return (2 * ttl).Milliseconds()
+// held returns what the lock holds for the lease of token given to value:
+// "<token>:<value>".
+func held(token uint64, value string) string {
+	return strconv.FormatUint(token, 10) + ":" + value
 }
 
 // TryLock obtains the lock named key for ttl in one round trip. It does not
@@ -171,7 +173,7 @@ func (l *Locker) TryLock(ctx context.Context, key string, ttl time.Duration, opt
 	k := l.keys(key, ttl, cfg.Owner)
 	start := time.Now()
 	// Only the lock and its counter: TryLock never touches the queue.
-	n, err := tryAcquireScript.Run(ctx, l.rdb, k.k[:2], k.value, ttl.Milliseconds(), fenceTTLFor(ttl)).Int64()
+	n, err := tryAcquireScript.Run(ctx, l.rdb, k.k[:2], k.value, ttl.Milliseconds(), fenceTTLArg).Int64()
 	if err != nil {
 		l.failed(ctx)
 		return nil, fmt.Errorf("redislock: lock %q: %w", key, err)
@@ -181,7 +183,12 @@ func (l *Locker) TryLock(ctx context.Context, key string, ttl time.Duration, opt
 		return nil, lock.ErrNotObtained
 	}
 	l.counters.Acquired.Add(1)
-	return lock.NewLease(ctx, &grant{l: l, keys: k}, key, uint64(n), ttl, start, cfg), nil
+	return l.lease(ctx, k, uint64(n), ttl, start, cfg), nil
+}
+
+// lease returns the Lease of token given to k.value.
+func (l *Locker) lease(ctx context.Context, k keys, token uint64, ttl time.Duration, start time.Time, cfg lock.Config) *lock.Lease {
+	return lock.NewLease(ctx, &grant{l: l, keys: k, held: held(token, k.value)}, k.key, token, ttl, start, cfg)
 }
 
 // Lock obtains the lock named key for ttl, waiting in line behind earlier
@@ -218,7 +225,7 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 				start = queuedAt // handed over while not blocked
 			}
 			l.counters.Acquired.Add(1)
-			return lock.NewLease(ctx, &grant{l: l, keys: k}, key, uint64(n), ttl, start, cfg), nil
+			return l.lease(ctx, k, uint64(n), ttl, start, cfg), nil
 		}
 		if !queued {
 			l.counters.Contended.Add(1)
@@ -252,7 +259,7 @@ func (l *Locker) Lock(ctx context.Context, key string, ttl time.Duration, opts .
 			s, _ := tok[1].(string)
 			if t, perr := strconv.ParseUint(s, 10, 64); perr == nil {
 				l.counters.Acquired.Add(1)
-				return lock.NewLease(ctx, &grant{l: l, keys: k}, key, t, ttl, queuedAt, cfg), nil
+				return l.lease(ctx, k, t, ttl, queuedAt, cfg), nil
 			}
 		}
 		return nil, l.leave(ctx, &k, queued, fmt.Errorf("unexpected BLPOP reply %v", tok))
@@ -278,7 +285,7 @@ func (l *Locker) leave(ctx context.Context, k *keys, queued bool, cause error) e
 // acquire runs acquireScript. It returns 1 (obtained) or 2 (handed over)
 // and the token, or 0 and the holder's PTTL in ms.
 func (l *Locker) acquire(ctx context.Context, k *keys, ttl, live time.Duration) (int64, int64, error) {
-	res, err := acquireScript.Run(ctx, l.rdb, k.k[:], k.value, ttl.Milliseconds(), live.Milliseconds(), fenceTTLFor(ttl)).Slice()
+	res, err := acquireScript.Run(ctx, l.rdb, k.k[:], k.value, ttl.Milliseconds(), live.Milliseconds(), fenceTTLArg).Slice()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -294,19 +301,30 @@ func (l *Locker) acquire(ctx context.Context, k *keys, ttl, live time.Duration) 
 // one round trip. Errors wrap one from Redis.
 func (l *Locker) Inspect(ctx context.Context, key string) (lock.Holder, bool, error) {
 	k := l.keys(key, lock.MinTTL, "")
-	res, err := inspectScript.Run(ctx, l.rdb, k.k[:2]).Slice()
+	res, err := inspectScript.Run(ctx, l.rdb, k.k[:1]).Slice()
 	if err != nil {
 		l.failed(ctx)
 		return lock.Holder{}, false, fmt.Errorf("redislock: inspect %q: %w", key, err)
 	}
-	if len(res) != 3 {
+	if len(res) != 2 {
 		return lock.Holder{}, false, nil
 	}
 	v, _ := res[0].(string)
 	pttl, _ := res[1].(int64)
-	tok, _ := res[2].(int64)
-	_, _, owner, _ := parseValue(v)
-	return lock.Holder{Owner: owner, Token: uint64(tok), TTL: time.Duration(pttl) * time.Millisecond}, true, nil
+	tok, value, _ := parseHeld(v)
+	_, _, owner, _ := parseValue(value)
+	return lock.Holder{Owner: owner, Token: tok, TTL: time.Duration(pttl) * time.Millisecond}, true, nil
+}
+
+// parseHeld splits what a lock holds, "[+]<token>:<value>", into the token
+// and the value. It reports false if v is not in that form.
+func parseHeld(v string) (token uint64, value string, ok bool) {
+	t, value, ok := strings.Cut(strings.TrimPrefix(v, "+"), ":")
+	token, err := strconv.ParseUint(t, 10, 64)
+	if !ok || err != nil {
+		return 0, "", false
+	}
+	return token, value, true
 }
 
 // parseValue splits a lock value "<ttl ms>:<id>:<owner>". It reports false
@@ -325,11 +343,12 @@ func parseValue(v string) (ttlMS int64, id, owner string, ok bool) {
 type grant struct {
 	l    *Locker
 	keys keys
+	held string // what the lock holds for this lease: "<token>:<value>"
 }
 
 // Refresh implements lock.Grant in one round trip.
 func (g *grant) Refresh(ctx context.Context, ttl time.Duration) error {
-	n, err := refreshScript.Run(ctx, g.l.rdb, g.keys.k[:2], g.keys.value, ttl.Milliseconds(), fenceTTLFor(ttl)).Int64()
+	n, err := refreshScript.Run(ctx, g.l.rdb, g.keys.k[:1], g.held, ttl.Milliseconds()).Int64()
 	if err != nil {
 		return fmt.Errorf("redislock: refresh %q: %w", g.keys.key, err)
 	}
@@ -341,7 +360,7 @@ func (g *grant) Refresh(ctx context.Context, ttl time.Duration) error {
 
 // Release implements lock.Grant in one round trip.
 func (g *grant) Release(ctx context.Context) error {
-	n, err := releaseScript.Run(ctx, g.l.rdb, g.keys.k[:4], g.keys.value, g.keys.wake, fenceTTLArg, 0).Int64()
+	n, err := releaseScript.Run(ctx, g.l.rdb, g.keys.k[:4], g.held, g.keys.wake, fenceTTLArg, 0).Int64()
 	if err != nil {
 		return fmt.Errorf("redislock: release %q: %w", g.keys.key, err)
 	}
