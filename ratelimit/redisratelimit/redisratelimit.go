@@ -17,29 +17,30 @@ import (
 // gcraScript decides on n events for KEYS[1] with GCRA. ARGV: the emission
 // interval in microseconds, the burst, n. It stores the theoretical arrival
 // time in microseconds of the server's clock, with an expiry at the instant
-// the bucket is full again, and returns "allowed remaining retry_us reset_us".
+// the bucket is full again. It returns one integer, from which the caller,
+// who knows the interval, burst and n, works out the rest of the Decision:
+// the key's debt (how far its arrival time runs ahead of now, in
+// microseconds) after the events if they are allowed, and -1 minus the debt
+// if they are not. One integer and no formatting keep the script short: its
+// time in the server is most of what a decision costs beyond a PING.
 var gcraScript = redis.NewScript(`
-local iv = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tau = iv * burst
-local need = iv * n
+local now = t[1] * 1000000 + t[2]
+local iv = tonumber(ARGV[1])
+local tau = iv * tonumber(ARGV[2])
+local need = iv * tonumber(ARGV[3])
 local debt = 0
 local tat = redis.call('GET', KEYS[1])
 if tat then
-  debt = tonumber(tat) - now
+  debt = tat - now
   if debt < 0 then debt = 0 end
 end
-if debt > tau - need then
-  return string.format('0 %d %d %d', math.floor((tau - debt) / iv), debt + need - tau, debt)
-end
-if n > 0 then
+if debt > tau - need then return -1 - debt end
+if need > 0 then
   debt = debt + need
   redis.call('SET', KEYS[1], string.format('%d', now + debt), 'PX', math.ceil(debt / 1000))
 end
-return string.format('1 %d 0 %d', math.floor((tau - debt) / iv), debt)
+return debt
 `)
 
 // An Option configures a Limiter.
@@ -70,6 +71,8 @@ type Limiter struct {
 	proc   processor // rdb, when it can run a prepared command; else nil
 	ivArg  any       // the script's arguments, boxed once
 	bArg   any
+	iv     int64 // the emission interval in µs
+
 
 	// Counters for Stats, off the line of the fields above that every
 	// decision reads. A decision that counts costs a round trip, so an
@@ -136,7 +139,8 @@ func New(rdb redis.Scripter, limit ratelimit.Limit, opts ...Option) *Limiter {
 		// Cap Burst·interval, the longest a key lives, near 73 years (as
 		// package ratelimit does), so that every answer fits a Duration.
 		iv = min(max(iv, 1), (1<<61)/1e3/float64(max(limit.Burst, 1)))
-		l.ivArg = strconv.FormatInt(int64(max(iv, 1)), 10)
+		l.iv = int64(max(iv, 1))
+		l.ivArg = strconv.FormatInt(l.iv, 10)
 	}
 	l.bArg = strconv.Itoa(limit.Burst)
 	l.proc, _ = rdb.(processor)
@@ -183,11 +187,7 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (ratelimit.Deci
 		}
 		return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w", key, err)
 	}
-	d, ok := parseReply(reply)
-	if !ok {
-		l.errors.Add(1)
-		return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w: %q", key, errBadReply, reply)
-	}
+	d := l.decision(reply, n)
 	if !d.Allowed {
 		l.denied.Add(1)
 	}
@@ -197,7 +197,7 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (ratelimit.Deci
 
 // run runs the script on rkey in one round trip (two the first time a
 // server sees it) and returns its reply.
-func (l *Limiter) run(ctx context.Context, rkey string, n int) (string, error) {
+func (l *Limiter) run(ctx context.Context, rkey string, n int) (int64, error) {
 	nArg := oneArg
 	if n != 1 {
 		nArg = strconv.Itoa(n)
@@ -207,49 +207,36 @@ func (l *Limiter) run(ctx context.Context, rkey string, n int) (string, error) {
 		cmd.SetFirstKeyPos(3)
 		err := l.proc.Process(ctx, cmd)
 		if err == nil {
-			return cmd.Text()
+			return cmd.Int64()
 		}
 		if !strings.HasPrefix(err.Error(), "NOSCRIPT") {
-			return "", err
+			return 0, err
 		}
 	}
 	keys := []string{rkey}
 	if l.proc == nil {
-		return gcraScript.Run(ctx, l.rdb, keys, l.ivArg, l.bArg, nArg).Text()
+		return gcraScript.Run(ctx, l.rdb, keys, l.ivArg, l.bArg, nArg).Int64()
 	}
-	return gcraScript.Eval(ctx, l.rdb, keys, l.ivArg, l.bArg, nArg).Text()
+	return gcraScript.Eval(ctx, l.rdb, keys, l.ivArg, l.bArg, nArg).Int64()
 }
 
-var errBadReply = errors.New("unexpected script reply")
-
-// parseReply parses the script's "allowed remaining retry_us reset_us"
-// without allocating.
-func parseReply(s string) (ratelimit.Decision, bool) {
-	var v [4]int64
-	i := 0
-	for f := range 4 {
-		start := i
-		for i < len(s) && s[i] != ' ' {
-			if s[i] < '0' || s[i] > '9' || i-start > 17 {
-				return ratelimit.Decision{}, false
-			}
-			v[f] = v[f]*10 + int64(s[i]-'0')
-			i++
-		}
-		if i == start || (f < 3) != (i < len(s)) {
-			return ratelimit.Decision{}, false
-		}
-		i++
+// decision returns the Decision on n events that the script's reply r
+// gives: the key's debt in µs after the events if they are allowed, -1 minus
+// its debt if not (see gcraScript).
+func (l *Limiter) decision(r int64, n int) ratelimit.Decision {
+	allowed, debt := r >= 0, r
+	if !allowed {
+		debt = -1 - r
 	}
-	if v[0] > 1 {
-		return ratelimit.Decision{}, false
+	tau, need := l.iv*int64(l.limit.Burst), l.iv*int64(n)
+	d := ratelimit.Decision{Allowed: allowed, ResetAfter: micros(debt)}
+	if room := tau - debt; room > 0 {
+		d.Remaining = int(room / l.iv)
 	}
-	return ratelimit.Decision{
-		Allowed:    v[0] == 1,
-		Remaining:  int(v[1]),
-		RetryAfter: micros(v[2]),
-		ResetAfter: micros(v[3]),
-	}, true
+	if !allowed {
+		d.RetryAfter = micros(max(debt-(tau-need), 0))
+	}
+	return d
 }
 
 // micros converts microseconds to a Duration, saturating at InfDuration.

@@ -3,6 +3,7 @@ package redisratelimit
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -184,44 +185,43 @@ func TestAllocations(t *testing.T) {
 	}
 }
 
-func TestParseReply(t *testing.T) {
-	for s, want := range map[string]ratelimit.Decision{
-		"1 4 0 250":  {Allowed: true, Remaining: 4, ResetAfter: 250 * time.Microsecond},
-		"0 0 1000 7": {RetryAfter: time.Millisecond, ResetAfter: 7 * time.Microsecond},
+func TestDecision(t *testing.T) {
+	l := New(nil, ratelimit.Limit{Rate: 1000, Burst: 5}) // 1000µs per event
+	for _, tc := range []struct {
+		r    int64
+		n    int
+		want ratelimit.Decision
+	}{
+		{1000, 1, ratelimit.Decision{Allowed: true, Remaining: 4, ResetAfter: time.Millisecond}},
+		{5000, 1, ratelimit.Decision{Allowed: true, Remaining: 0, ResetAfter: 5 * time.Millisecond}},
+		{0, 0, ratelimit.Decision{Allowed: true, Remaining: 5}},
+		{-1 - 4500, 1, ratelimit.Decision{Remaining: 0, RetryAfter: 500 * time.Microsecond, ResetAfter: 4500 * time.Microsecond}},
+		{-1 - 3000, 3, ratelimit.Decision{Remaining: 2, RetryAfter: time.Millisecond, ResetAfter: 3 * time.Millisecond}},
+		// A debt past the burst (the burst was lowered): nothing remains.
+		{-1 - 9000, 1, ratelimit.Decision{RetryAfter: 5 * time.Millisecond, ResetAfter: 9 * time.Millisecond}},
+		{math.MinInt64, 1, ratelimit.Decision{RetryAfter: ratelimit.InfDuration, ResetAfter: ratelimit.InfDuration}},
 	} {
-		if got, ok := parseReply(s); !ok || got != want {
-			t.Errorf("parseReply(%q) = %+v, %v; want %+v", s, got, ok, want)
-		}
-	}
-	if d, ok := parseReply("0 0 999999999999999999 1"); !ok || d.RetryAfter != ratelimit.InfDuration {
-		t.Errorf("parseReply of a huge retry = %+v, %v; want InfDuration", d, ok)
-	}
-	for _, s := range []string{"", "1", "1 2 3", "1 2 3 4 ", "2 0 0 0", "1 -2 3 4", "1  3 4", "1 2 3 99999999999999999999"} {
-		if _, ok := parseReply(s); ok {
-			t.Errorf("parseReply(%q) ok; want not ok", s)
+		if got := l.decision(tc.r, tc.n); got != tc.want {
+			t.Errorf("decision(%d, %d) = %+v; want %+v", tc.r, tc.n, got, tc.want)
 		}
 	}
 }
 
-func FuzzParseReply(f *testing.F) {
-	f.Add("1 4 0 250")
-	f.Add("0 0 1000 7")
-	f.Add("1 2 3")
-	f.Fuzz(func(t *testing.T, s string) {
-		d, ok := parseReply(s)
-		if !ok {
-			return
+func FuzzDecision(f *testing.F) {
+	f.Add(int64(1000), uint8(1), uint16(5), uint32(1000))
+	f.Add(int64(-4501), uint8(1), uint16(5), uint32(1000))
+	f.Add(int64(math.MinInt64), uint8(0), uint16(1), uint32(1))
+	f.Fuzz(func(t *testing.T, r int64, n uint8, burst uint16, rate uint32) {
+		l := New(nil, ratelimit.Limit{Rate: ratelimit.Rate(max(rate, 1)), Burst: int(burst)})
+		if int(n) > int(burst) {
+			return // refused before any round trip
 		}
-		if d.Remaining < 0 || d.RetryAfter < 0 || d.ResetAfter < 0 {
-			t.Errorf("parseReply(%q) = %+v; negative field", s, d)
+		d := l.decision(r, int(n))
+		if d.Allowed != (r >= 0) || d.Remaining < 0 || d.Remaining > int(burst) || d.RetryAfter < 0 || d.ResetAfter < 0 {
+			t.Fatalf("decision(%d, %d) under %+v = %+v", r, n, l.Limit(), d)
 		}
-		if d.RetryAfter == ratelimit.InfDuration || d.ResetAfter == ratelimit.InfDuration {
-			return // saturated: the microseconds are not kept
-		}
-		back := strconv.Itoa(map[bool]int{false: 0, true: 1}[d.Allowed]) + " " + strconv.Itoa(d.Remaining) + " " +
-			strconv.FormatInt(d.RetryAfter.Microseconds(), 10) + " " + strconv.FormatInt(d.ResetAfter.Microseconds(), 10)
-		if d2, ok := parseReply(back); !ok || d2 != d {
-			t.Errorf("parseReply(%q) = %+v; reformatted as %q it parses as %+v, %v", s, d, back, d2, ok)
+		if d.Allowed && d.RetryAfter != 0 {
+			t.Fatalf("decision(%d, %d) allows with a retry-after: %+v", r, n, d)
 		}
 	})
 }
