@@ -73,7 +73,6 @@ type Limiter struct {
 	bArg   any
 	iv     int64 // the emission interval in µs
 
-
 	// Counters for Stats, off the line of the fields above that every
 	// decision reads. A decision that counts costs a round trip, so an
 	// atomic add is noise beside it.
