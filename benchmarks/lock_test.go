@@ -213,7 +213,7 @@ func BenchmarkLockContended(b *testing.B) {
 }
 
 // BenchmarkLockUncontendedInterleaved is BenchmarkLockUncontended with the
-// implementations interleaved call by call (see rlInterleaved), beside
+// implementations interleaved call by call (see interleaved), beside
 // "ping2": two PINGs, the least any lock that takes two round trips can
 // cost on this server and client.
 func BenchmarkLockUncontendedInterleaved(b *testing.B) {
@@ -246,5 +246,5 @@ func BenchmarkLockUncontendedInterleaved(b *testing.B) {
 	for _, c := range cycles {
 		c() // load the scripts
 	}
-	rlInterleaved(b, 1, names, func(i int) { cycles[i]() })
+	interleaved(b, 1, names, func(i int) { cycles[i]() })
 }
