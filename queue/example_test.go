@@ -40,7 +40,7 @@ func ExampleWorker() {
 		queue.WithConcurrency(2))
 	done := make(chan struct{})
 	go func() { _ = w.Run(ctx); close(done) }()
-	for q.Len() != (queue.Counts{Dead: 1}) {
+	for c, _ := q.Len(ctx); c != (queue.Counts{Dead: 1}); c, _ = q.Len(ctx) {
 		time.Sleep(time.Millisecond)
 	}
 	stop()
@@ -98,7 +98,8 @@ func ExampleLocal_Stats() {
 	s := q.Stats()
 	fmt.Printf("enqueued %d, delivered %d, acked %d, nacked %d, dead %d\n",
 		s.Enqueued, s.Delivered, s.Acked, s.Nacked, s.Dead)
-	fmt.Printf("%+v\n", q.Len())
+	c, _ := q.Len(ctx)
+	fmt.Printf("%+v\n", c)
 	// Output:
 	// enqueued 2, delivered 2, acked 1, nacked 1, dead 1
 	// {Ready:0 Delayed:0 InFlight:0 Dead:1}

@@ -501,8 +501,10 @@ type Counts struct {
 	Ready, Delayed, InFlight, Dead int
 }
 
-// Len returns how many messages the Local holds in each state.
-func (l *Local) Len() Counts {
+// Len returns how many messages the Local holds in each state. It never
+// fails; it takes a context and returns an error so that code written for
+// redisqueue.Queue's Len works with a Local too.
+func (l *Local) Len(context.Context) (Counts, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.promote(time.Now())
@@ -514,5 +516,5 @@ func (l *Local) Len() Counts {
 			c.InFlight++
 		}
 	}
-	return c
+	return c, nil
 }

@@ -74,14 +74,14 @@ func TestLocalDeadLettersFreeRoom(t *testing.T) {
 		if err := q.Enqueue(ctx, queue.Message{Body: []byte("b")}); err != nil {
 			t.Errorf("Enqueue after the only message died = %v; want nil (dead letters take no room)", err)
 		}
-		if c := q.Len(); c != (queue.Counts{Ready: 1, Dead: 1}) {
+		if c := counts(q); c != (queue.Counts{Ready: 1, Dead: 1}) {
 			t.Errorf("Len = %+v; want 1 ready, 1 dead", c)
 		}
 		// Redriving may go over the capacity.
 		if n, _ := q.Redrive(ctx, ds[0].ID); n != 1 {
 			t.Errorf("Redrive = %d; want 1", n)
 		}
-		if c := q.Len(); c != (queue.Counts{Ready: 2}) {
+		if c := counts(q); c != (queue.Counts{Ready: 2}) {
 			t.Errorf("Len after Redrive = %+v; want 2 ready", c)
 		}
 	})
@@ -98,7 +98,7 @@ func TestLocalDedupWindowEnds(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if c := q.Len(); c.Ready != 2 {
+		if c := counts(q); c.Ready != 2 {
 			t.Errorf("Len = %+v; want 2 ready: one at 0s, one after the window ended at 60s", c)
 		}
 	})
@@ -139,7 +139,7 @@ func TestLocalDelaysUseOneHeap(t *testing.T) {
 				_ = q.Extend(ctx, ds[0].Receipt, 10*time.Hour) // stays in the heap
 			}
 		}
-		if c := q.Len(); c != (queue.Counts{InFlight: 3}) {
+		if c := counts(q); c != (queue.Counts{InFlight: 3}) {
 			t.Errorf("Len = %+v; want 3 in flight", c)
 		}
 	})
@@ -161,4 +161,12 @@ func TestNewLocalPanicsOnBadConfig(t *testing.T) {
 			queue.NewLocal(o)
 		}()
 	}
+}
+
+// counts returns what q.Len reports, for queues that cannot fail to.
+func counts(q interface {
+	Len(context.Context) (queue.Counts, error)
+}) queue.Counts {
+	c, _ := q.Len(context.Background())
+	return c
 }

@@ -31,7 +31,7 @@ func TestTopicFansOut(t *testing.T) {
 		if err != nil || len(ds) != 2 || string(ds[0].Body) != "order 1" || string(ds[1].Body) != "order 2" {
 			t.Errorf("subscriber got %+v, %v; want both orders once", ds, err)
 		}
-		if c := q.Len(); c.InFlight != 2 || c.Ready != 0 {
+		if c := counts(q); c.InFlight != 2 || c.Ready != 0 {
 			t.Errorf("subscriber Len = %+v; want exactly 2 messages", c)
 		}
 	}
@@ -47,7 +47,7 @@ func TestTopicReportsFailedSubscriber(t *testing.T) {
 	if !errors.Is(err, queue.ErrFull) || err.Error() != `queue: publish to "full": queue: full` {
 		t.Errorf("Publish = %v; want ErrFull naming the subscription", err)
 	}
-	if c := ok.Len(); c.Ready != 2 {
+	if c := counts(ok); c.Ready != 2 {
 		t.Errorf("the healthy subscriber holds %+v; want 2 ready", c)
 	}
 }

@@ -76,7 +76,7 @@ func TestWorkerProcessesAllWithBoundedConcurrency(t *testing.T) {
 		if len(seen) != 100 {
 			t.Errorf("handled %d distinct messages; want 100", len(seen))
 		}
-		if c := q.Len(); c != (queue.Counts{}) {
+		if c := counts(q); c != (queue.Counts{}) {
 			t.Errorf("Len after processing = %+v; want empty", c)
 		}
 		if s := w.Stats(); s != (queue.WorkerStats{Processed: 100}) {
@@ -222,7 +222,7 @@ func TestWorkerGracefulShutdown(t *testing.T) {
 		if s := w.Stats(); s != (queue.WorkerStats{Processed: 1}) {
 			t.Errorf("Stats = %+v; want 1 processed", s)
 		}
-		if c := q.Len(); c != (queue.Counts{Ready: 2}) {
+		if c := counts(q); c != (queue.Counts{Ready: 2}) {
 			t.Errorf("Len = %+v; want the stuck message nacked back and the new one ready", c)
 		}
 		ds, err := q.Receive(t.Context(), 2, time.Minute)
@@ -333,7 +333,7 @@ func TestWorkerBatchesAcksWithAckReceiver(t *testing.T) {
 		if s := w.Stats(); s != (queue.WorkerStats{Processed: n}) {
 			t.Errorf("Stats = %+v; want %d processed", s, n)
 		}
-		if c := q.Len(); c != (queue.Counts{}) {
+		if c := counts(q); c != (queue.Counts{}) {
 			t.Errorf("Len = %+v; want empty", c)
 		}
 		mu.Lock()
@@ -385,7 +385,7 @@ func TestWorkerAckReceiveFailsAfterAcking(t *testing.T) {
 			return nil
 		}, queue.WithConcurrency(4))
 		cancel, done := runWorker(t, w)
-		for w.Stats().Processed < n && q.Len() != (queue.Counts{}) {
+		for w.Stats().Processed < n && counts(q) != (queue.Counts{}) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		time.Sleep(time.Second)
@@ -423,7 +423,7 @@ func TestWorkerShutdownFlushesPendingAcks(t *testing.T) {
 		if s := w.Stats(); s != (queue.WorkerStats{Processed: 4}) {
 			t.Errorf("Stats = %+v; want 4 processed", s)
 		}
-		if c := q.Len(); c != (queue.Counts{Ready: 2}) {
+		if c := counts(q); c != (queue.Counts{Ready: 2}) {
 			t.Errorf("Len after shutdown = %+v; want every finished message acked, 2 ready", c)
 		}
 		q.mu.Lock()
@@ -532,7 +532,7 @@ func TestWorkerAcksReceiptLeftWhileGoingToBlock(t *testing.T) {
 		if s := w.Stats(); s != (queue.WorkerStats{Processed: 3}) {
 			t.Errorf("Stats after 3s = %+v; want 3 processed", s)
 		}
-		if c := q.Len(); c != (queue.Counts{}) {
+		if c := counts(q); c != (queue.Counts{}) {
 			t.Errorf("Len after 3s = %+v; want every message acked", c)
 		}
 		cancel()

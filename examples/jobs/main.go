@@ -42,7 +42,7 @@ func main() {
 	if *addr == "" {
 		l := queue.NewLocal(queue.WithCapacity(100), queue.WithMaxAttempts(maxAttempts))
 		q, dl = l, l
-		counts = func(context.Context) (queue.Counts, error) { return l.Len(), nil }
+		counts = l.Len
 	} else {
 		rdb := redisaddr.Client(*addr)
 		defer rdb.Close()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strconv"
 	"time"
@@ -24,10 +23,11 @@ import (
 )
 
 // emailQueue is what the service needs of the email queue: a queue.Queue whose
-// dead letters can be listed.
+// dead letters can be listed and whose messages can be counted.
 type emailQueue interface {
 	queue.Queue
 	queue.DeadLetters
+	Len(ctx context.Context) (queue.Counts, error)
 }
 
 // couponSet remembers the coupon codes already redeemed. In memory it is a
@@ -150,15 +150,4 @@ func (c redisCoupons) Seen(ctx context.Context, code string) (bool, error) {
 
 func (c redisCoupons) Add(ctx context.Context, code string) error {
 	return c.f.Add(ctx, code)
-}
-
-// queueLen returns the email queue's counts, whichever backend holds it.
-func queueLen(ctx context.Context, q emailQueue) (queue.Counts, error) {
-	switch q := q.(type) {
-	case *queue.Local:
-		return q.Len(), nil
-	case *redisqueue.Queue:
-		return q.Len(ctx)
-	}
-	return queue.Counts{}, errors.New("unknown queue")
 }

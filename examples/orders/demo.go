@@ -233,7 +233,7 @@ func runDemo(ctx context.Context, b *backends, log *slog.Logger) (*report, error
 
 	// 4. Wait for the email queue to drain: every order confirmed or dead.
 	for ctx.Err() == nil {
-		c, err := queueLen(ctx, b.emails)
+		c, err := b.emails.Len(ctx)
 		if err == nil && c.Ready+c.Delayed+c.InFlight == 0 && w2 != nil {
 			break
 		}

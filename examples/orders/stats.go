@@ -110,7 +110,7 @@ func (s *service) stats() map[string]any {
 	}
 
 	q := map[string]any{"enqueued": s.c.emailsEnqueued.Load(), "queue": backendStats(s.b.emails)}
-	if c, err := queueLen(ctx, s.b.emails); err == nil {
+	if c, err := s.b.emails.Len(ctx); err == nil {
 		q["counts"] = c
 	}
 	ws := map[string]queue.WorkerStats{}

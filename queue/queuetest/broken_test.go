@@ -190,6 +190,17 @@ var variants = []variant{
 		fail: []string{"DeadLetterOnNack", "DeadLetterOnTimeout"},
 	},
 	{
+		name: "len-misses-in-flight",
+		new: with(func(q *broken) {
+			q.len = func(ctx context.Context) (queue.Counts, error) {
+				c, err := q.Local.Len(ctx)
+				c.InFlight = 0
+				return c, err
+			}
+		}),
+		fail: []string{"Len"},
+	},
+	{
 		name: "store-down",
 		new:  func(*testing.T, int) queue.Queue { return down{} },
 		fail: []string{"Delivery", "FIFO", "AckDeletes", "Visibility", "Fencing", "NackDelay", "NackNow", "Extend",
@@ -221,6 +232,7 @@ type broken struct {
 	extend  func(ctx context.Context, r queue.Receipt, visibility time.Duration) error
 	dead    func(ctx context.Context, max int) ([]queue.Delivery, error)
 	redrive func(ctx context.Context, ids ...string) (int, error)
+	len     func(ctx context.Context) (queue.Counts, error)
 }
 
 // with returns the suite's NewQueue for a broken Queue that set configures.
@@ -292,6 +304,13 @@ func (q *broken) Redrive(ctx context.Context, ids ...string) (int, error) {
 		return q.redrive(ctx, ids...)
 	}
 	return q.Local.Redrive(ctx, ids...)
+}
+
+func (q *broken) Len(ctx context.Context) (queue.Counts, error) {
+	if q.len != nil {
+		return q.len(ctx)
+	}
+	return q.Local.Len(ctx)
 }
 
 // down is a Queue whose store cannot be reached. It has no dead letters.

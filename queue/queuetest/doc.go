@@ -6,5 +6,6 @@
 // size limit queue.DefaultMaxBodySize, a dedup window of at least a minute).
 // The suite uses real time with visibility timeouts and delays of a few
 // hundred milliseconds, runs its subtests in parallel, and takes a few
-// seconds.
+// seconds. A queue that also has Len(ctx) (queue.Counts, error), as Local and
+// redisqueue.Queue do, has its counts checked too.
 package queuetest

@@ -40,6 +40,7 @@ func Run(t *testing.T, newQueue NewQueue) {
 		{"WakesPromptly", testWakes},
 		{"ContextEnds", testContextEnds},
 		{"BadInput", testBadInput},
+		{"Len", testLen},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -531,4 +532,31 @@ func testBadInput(t *testing.T, newQueue NewQueue) {
 	if err := q.Enqueue(ctx); err != nil {
 		t.Errorf("Enqueue() with no messages = %v; want nil", err)
 	}
+}
+
+// A lener counts a queue's messages by state, as queue.Local and
+// redisqueue.Queue do.
+type lener interface {
+	Len(ctx context.Context) (queue.Counts, error)
+}
+
+func testLen(t *testing.T, newQueue NewQueue) {
+	q := newQueue(t, 3)
+	l, ok := q.(lener)
+	if !ok {
+		t.Skip("queue has no Len(ctx) (queue.Counts, error); counts not checked")
+	}
+	check := func(step string, want queue.Counts) {
+		t.Helper()
+		if c, err := l.Len(t.Context()); err != nil || c != want {
+			t.Errorf("Len %s = %+v, %v; want %+v", step, c, err, want)
+		}
+	}
+	check("when new", queue.Counts{})
+	enqueue(t, q, body("a"), body("b"), queue.Message{Body: []byte("later"), Delay: time.Hour})
+	check("after enqueueing two and one delayed", queue.Counts{Ready: 2, Delayed: 1})
+	d := receiveOne(t, q, time.Minute, long)
+	check("with one received", queue.Counts{Ready: 1, Delayed: 1, InFlight: 1})
+	ack(t, q, d)
+	check("after its ack", queue.Counts{Ready: 1, Delayed: 1})
 }
