@@ -117,5 +117,5 @@ func ExampleFilter_EstimatedCount() {
 		f.AddString(fmt.Sprint("key-", i))
 	}
 	fmt.Printf("about %d of %d keys, %.0f%% of bits set\n", f.EstimatedCount(), f.Cap(), 100*f.FillRatio())
-	// Output: about 499 of 1000 keys, 25% of bits set
+	// Output: about 506 of 1000 keys, 26% of bits set
 }

@@ -177,22 +177,9 @@ func (s *Scalable) TestHash(h uint64) bool {
 	// its block whatever the stage: compute the masks once, and each stage
 	// costs a multiplication for its block and a few loads. Then the newest
 	// stage first, since it holds the most keys, stopping at a hit.
-	var mask [blockWords]uint64
-	var word [blockWords]uint32
-	h1, h2 := positions(h)
-	w0, step := wordSteps(h)
-	k := s.k
-	for i := 0; i < k; i += 2 {
-		// Past K = 16 the pairs wrap round the eight words: pair j+8 lands
-		// in pair j's word (the stride is odd), so its bits join that mask.
-		var m uint64
-		m, h1, h2 = pairMask(h1, h2, i, k)
-		mask[i>>1&7] |= m
-		word[i>>1&7] = wordOf(w0, step, i)
-	}
-	w := min((k+1)>>1, blockWords)
+	mask := masks(h, s.k)
 	for i := len(st) - 1; i >= 0; i-- {
-		if st[i].k != k {
+		if st[i].k != s.k {
 			if st[i].f.missing(h) == 0 {
 				return true
 			}
@@ -201,8 +188,8 @@ func (s *Scalable) TestHash(h uint64) bool {
 		b := blockIndex(h, st[i].blocks) * blockWords
 		block := (*[blockWords]uint64)(st[i].words[b : b+blockWords])
 		var miss uint64
-		for j := range w {
-			miss |= mask[j&7] &^ atomic.LoadUint64(&block[word[j&7]&7])
+		for w := range blockWords {
+			miss |= mask[w] &^ atomic.LoadUint64(&block[w])
 		}
 		if miss == 0 {
 			return true

@@ -122,10 +122,9 @@ func bitsPerKey(p float64, k int) float64 {
 }
 
 // sizingMargin is the part of the requested rate the model is asked for. The
-// model assumes independent bit positions; the double hashing Filter uses
-// measures up to 4% above it, so sizing for 0.93 p puts the measured rate
-// near 0.95 p, inside [0.8 p, 1.1 p] with room for the spread between key
-// sets.
+// model assumes independent bit positions, and Filter's measure as such:
+// sizing for 0.93 p puts the measured rate near 0.94 p, inside
+// [0.8 p, 1.1 p] with room for the spread between key sets.
 const sizingMargin = 0.93
 
 // optimal returns the bits per key and k that reach p with the fewest bits

@@ -42,32 +42,37 @@ func (u *Unsync) TestAndAddString(key string) bool {
 func (u *Unsync) AddHash(h uint64) { u.addHash(h) }
 
 func (u *Unsync) addHash(h uint64) bool {
-	_, b := u.block(h)
-	h1, h2 := positions(h)
-	w0, s := wordSteps(h)
-	k := u.geom.K
+	b := u.block(h)
+	if u.geom.K == 6 {
+		w0, w1, w2 := words6(h)
+		m0, m1, m2 := masks6(h)
+		miss := m0&^b[w0] | m1&^b[w1] | m2&^b[w2]
+		b[w0] |= m0
+		b[w1] |= m1
+		b[w2] |= m2
+		return miss != 0
+	}
+	m := masks(h, u.geom.K)
 	var miss uint64
-	for i := 0; i < k; i += 2 {
-		var m uint64
-		m, h1, h2 = pairMask(h1, h2, i, k)
-		w := &b[wordOf(w0, s, i)]
-		miss |= m &^ *w
-		*w |= m
+	for w := range blockWords {
+		miss |= m[w] &^ b[w]
+		b[w] |= m[w]
 	}
 	return miss != 0
 }
 
 // TestHash reports whether the key whose hash (see Hash) is h may be in u.
 func (u *Unsync) TestHash(h uint64) bool {
-	_, b := u.block(h)
-	h1, h2 := positions(h)
-	w0, s := wordSteps(h)
-	k := u.geom.K
+	b := u.block(h)
+	if u.geom.K == 6 {
+		w0, w1, w2 := words6(h)
+		m0, m1, m2 := masks6(h)
+		return m0&^b[w0]|m1&^b[w1]|m2&^b[w2] == 0
+	}
+	m := masks(h, u.geom.K)
 	var miss uint64
-	for i := 0; i < k; i += 2 {
-		var m uint64
-		m, h1, h2 = pairMask(h1, h2, i, k)
-		miss |= m &^ b[wordOf(w0, s, i)]
+	for w := range blockWords {
+		miss |= m[w] &^ b[w]
 	}
 	return miss == 0
 }
