@@ -18,11 +18,11 @@ import (
 // block with atomic loads (plain loads on amd64 and arm64) and takes no lock.
 // Add returns without writing if the key's bits are set already; otherwise
 // it sets them with one atomic OR per word that lacks some: a key's bits lie
-// in ceil(K/2) words of its block, so at most three at K = 6. Locked instructions dominate the cost of a
-// concurrent Add; Unsync drops them for one goroutine at a time (see
-// BenchmarkFilterAdd, which also measures the alternative of a spin lock per
-// block: one locked instruction to lock, but Go's atomic stores are locked
-// too, and it was slower).
+// in ceil(K/3) words of its block, so at most two at K = 6. Locked
+// instructions dominate the cost of a concurrent Add; Unsync drops them for
+// one goroutine at a time (see BenchmarkFilterAdd, which also measures the
+// alternative of a spin lock per block: one locked instruction to lock, but
+// Go's atomic stores are locked too, and it was slower).
 //
 // Its zero value is not usable; create one with New or NewGeometry.
 type Filter struct {
@@ -67,25 +67,27 @@ func NewGeometry(g Geometry) *Filter {
 // A blocked filter first picks one 512-bit block per key, so blocks hold a
 // Poisson-distributed number of keys with mean λ = 512 / (m/n). Overfull
 // blocks give most of the false positives, so at the same m/n a blocked
-// filter is less accurate. Within its block a key sets its k bits two to a
-// 64-bit word, in w = ceil(k/2) distinct words (see Locate), so that a
+// filter is less accurate. Within its block a key sets its k bits three to a
+// 64-bit word, in w = ceil(k/3) distinct words (see Locate), so that a
 // concurrent Add needs few locked instructions. A given word then holds the
 // bits of t ~ Binomial(j, w/8) of the block's j keys, and the rate is the
 // mixture
 //
 //	fpr(c, k) = Σ_j Pois(j; 512/c) · Π_words E_t[(1 - (1 - 1/64)^(t·k/w))^b]
 //
-// for c bits per key, where b (2, or 1 for the last word when k is odd) is
-// how many of the query's bits fall in the word. Size picks, for each k near
-// -log2 p, the smallest c with fpr(c, k) <= 0.93 p (by bisection). The bit
-// positions are disjoint fields of one product (see Locate), which measure
-// as independent ones; the 0.93 leaves room for the spread between key sets.
-// Near the optimum the bits barely depend on K, and each bit costs work in
-// Add and Test, so Size keeps the smallest k whose c is within 0.5% of the
-// fewest. That gives 10.16 bits per key and K = 6 at p = 0.01, and 15.79 bits
-// per key and K = 9 at p = 0.001 (the classic optimum needs 9.59 and 14.38;
-// one word per bit, which Add pays for in locked instructions, would need
-// about 1% less); over 1M absent keys the tests measure 0.94 p at both.
+// for c bits per key, where b (3, or what is left for the last word) is how
+// many of the query's bits fall in the word. Size picks, for each k near
+// -log2 p, the smallest c with fpr(c, k) <= 0.97 p (by bisection). The bit
+// positions are disjoint fields of one product (see Locate), and over 4M
+// absent keys the rate measures within 3% of the model; the 0.97 leaves room
+// for that and for the spread between key sets. Near the optimum the bits
+// barely depend on K, while each word costs Add a locked instruction, so
+// Size takes the fewest words whose best k is within 2% of the fewest bits,
+// and that k. That gives 10.27 bits per key and K = 6 (two words) at
+// p = 0.01, and 15.97 bits per key and K = 9 (three words) at p = 0.001 (the
+// classic optimum needs 9.59 and 14.38; two bits per word, with a third more
+// locked instructions, would need 1.5% fewer bits at p = 0.01); over 1M
+// absent keys the tests measure 1.01 p and 0.96 p.
 //
 // The block count is n·c/512 rounded up.
 func Size(n int, p float64) Geometry {
@@ -127,58 +129,7 @@ func (f *Filter) TestAndAddString(key string) bool {
 }
 
 // AddHash adds the key whose hash (see Hash) is h.
-func (f *Filter) AddHash(h uint64) {
-	if f.geom.K == 6 {
-		// add6 by hand: the inliner would not take it.
-		b := f.block(h)
-		w0, w1, w2 := words6(h)
-		m0, m1, m2 := masks6(h)
-		orWord(&b[w0], m0)
-		orWord(&b[w1], m1)
-		orWord(&b[w2], m2)
-		return
-	}
-	f.addHash(h)
-}
-
-// addHash sets h's bits and reports whether any of them was clear.
-func (f *Filter) addHash(h uint64) bool {
-	if f.geom.K == 6 {
-		return f.add6(h)
-	}
-	b := f.block(h)
-	m := masks(h, f.geom.K)
-	var added bool
-	for w := range blockWords {
-		if m[w] != 0 && orWord(&b[w], m[w]) {
-			added = true
-		}
-	}
-	return added
-}
-
-// add6 is addHash at K = 6, with no calls and no stack frame.
-func (f *Filter) add6(h uint64) bool {
-	b := f.block(h)
-	w0, w1, w2 := words6(h)
-	m0, m1, m2 := masks6(h)
-	a0 := orWord(&b[w0], m0)
-	a1 := orWord(&b[w1], m1)
-	a2 := orWord(&b[w2], m2)
-	return a0 || a1 || a2
-}
-
-// orWord sets the bits m in *w and reports whether some were clear. It loads
-// the word first and locks only if it lacks some of them: a locked OR costs
-// tens of cycles and takes the cache line for writing, and re-adding a
-// present key needs none.
-func orWord(w *uint64, m uint64) bool {
-	if m&^atomic.LoadUint64(w) == 0 {
-		return false
-	}
-	atomic.OrUint64(w, m)
-	return true
-}
+func (f *Filter) AddHash(h uint64) { f.addHash(h) }
 
 // addLocked is addHash with a spin lock per block (one of 4096, by block
 // index) around plain read-modify-writes of the words, done with atomic loads
@@ -200,45 +151,7 @@ func (f *Filter) addLocked(locks []atomic.Uint32, h uint64) {
 }
 
 // TestHash reports whether the key whose hash (see Hash) is h may be in f.
-func (f *Filter) TestHash(h uint64) bool {
-	if f.geom.K == 6 {
-		// missing6 by hand: the inliner would not take it.
-		b := f.block(h)
-		w0, w1, w2 := words6(h)
-		m0, m1, m2 := masks6(h)
-		return m0&^atomic.LoadUint64(&b[w0])|m1&^atomic.LoadUint64(&b[w1])|m2&^atomic.LoadUint64(&b[w2]) == 0
-	}
-	return f.missing(h) == 0
-}
-
-// missing returns the bits of h that are clear in its block, folded into one
-// word: zero if and only if h tests true.
-//
-// No early exit: the block is one cache line, so reading all of it costs
-// little once the first word has arrived, and without a branch on the bits
-// the processor can start on the next key while this one's line is still on
-// its way.
-func (f *Filter) missing(h uint64) uint64 {
-	if f.geom.K == 6 {
-		return f.missing6(h)
-	}
-	b := f.block(h)
-	m := masks(h, f.geom.K)
-	var miss uint64
-	for w := range blockWords {
-		miss |= m[w] &^ atomic.LoadUint64(&b[w])
-	}
-	return miss
-}
-
-// missing6 is missing at K = 6, the K of p = 1%: straight-line code with
-// no calls, so that it needs no stack frame.
-func (f *Filter) missing6(h uint64) uint64 {
-	b := f.block(h)
-	w0, w1, w2 := words6(h)
-	m0, m1, m2 := masks6(h)
-	return m0&^atomic.LoadUint64(&b[w0]) | m1&^atomic.LoadUint64(&b[w1]) | m2&^atomic.LoadUint64(&b[w2])
-}
+func (f *Filter) TestHash(h uint64) bool { return f.missing(h) == 0 }
 
 // TestAndAddHash adds the key whose hash is h and reports whether it tested
 // true before.

@@ -44,19 +44,27 @@ func (u *Unsync) AddHash(h uint64) { u.addHash(h) }
 func (u *Unsync) addHash(h uint64) bool {
 	b := u.block(h)
 	if u.geom.K == 6 {
-		w0, w1, w2 := words6(h)
-		m0, m1, m2 := masks6(h)
-		miss := m0&^b[w0] | m1&^b[w1] | m2&^b[w2]
+		w0, w1 := words6(h)
+		m0, m1 := masks6(h)
+		miss := m0&^b[w0] | m1&^b[w1]
 		b[w0] |= m0
 		b[w1] |= m1
-		b[w2] |= m2
 		return miss != 0
 	}
-	m := masks(h, u.geom.K)
+	// Bit by bit, as Filter.missing, so that addHash calls nothing.
+	w0, s := wordSteps(h)
+	z := h * mix
+	y := z
 	var miss uint64
-	for w := range blockWords {
-		miss |= m[w] &^ b[w]
-		b[w] |= m[w]
+	for i := range u.geom.K {
+		if i > 0 && i%fieldsPerMix == 0 {
+			z *= mix
+			y = z
+		}
+		w := &b[wordOf(w0, s, i)]
+		miss |= 1 << (y >> 58) &^ *w
+		*w |= 1 << (y >> 58)
+		y <<= 6
 	}
 	return miss != 0
 }
@@ -65,14 +73,21 @@ func (u *Unsync) addHash(h uint64) bool {
 func (u *Unsync) TestHash(h uint64) bool {
 	b := u.block(h)
 	if u.geom.K == 6 {
-		w0, w1, w2 := words6(h)
-		m0, m1, m2 := masks6(h)
-		return m0&^b[w0]|m1&^b[w1]|m2&^b[w2] == 0
+		w0, w1 := words6(h)
+		m0, m1 := masks6(h)
+		return m0&^b[w0]|m1&^b[w1] == 0
 	}
-	m := masks(h, u.geom.K)
+	w0, s := wordSteps(h)
+	z := h * mix
+	y := z
 	var miss uint64
-	for w := range blockWords {
-		miss |= m[w] &^ b[w]
+	for i := range u.geom.K {
+		if i > 0 && i%fieldsPerMix == 0 {
+			z *= mix
+			y = z
+		}
+		miss |= 1 << (y >> 58) &^ b[wordOf(w0, s, i)]
+		y <<= 6
 	}
 	return miss == 0
 }
