@@ -17,8 +17,8 @@ import (
 // added by any goroutine tests true once its Add has returned. Test reads the
 // block with atomic loads (plain loads on amd64 and arm64) and takes no lock.
 // Add returns without writing if the key's bits are set already; otherwise
-// it sets them with one atomic OR per word that lacks some: a key's bits lie
-// in ceil(K/3) words of its block, so at most two at K = 6. Locked
+// it sets them with one atomic OR per word: a key's bits lie in ceil(K/3)
+// words of its block, two at K = 6. Locked
 // instructions dominate the cost of a concurrent Add; Unsync drops them for
 // one goroutine at a time (see BenchmarkFilterAdd, which also measures the
 // alternative of a spin lock per block: one locked instruction to lock, but

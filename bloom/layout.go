@@ -139,14 +139,25 @@ func (f *Filter) missing(h uint64) uint64 {
 }
 
 // addHash sets h's bits and reports whether any of them was clear.
+//
+// It loads the key's words first and writes nothing if they hold its bits: a
+// locked OR costs tens of cycles and takes the cache line for writing, and
+// re-adding a present key needs none, so goroutines adding the same keys do
+// not contend. Otherwise it ORs every word of the key, even one that lacks
+// nothing: one branch instead of one per word measured 1 to 2 ns faster for
+// new keys (and ORing without looking 2.7 ns faster still, but three times
+// slower for keys already present, and not scaling with goroutines).
 func (f *Filter) addHash(h uint64) bool {
 	b := f.block(h)
 	if f.geom.K == 6 {
 		w0, w1 := words6(h)
 		m0, m1 := masks6(h)
-		a0 := orWord(&b[w0], m0)
-		a1 := orWord(&b[w1], m1)
-		return a0 || a1
+		if m0&^atomic.LoadUint64(&b[w0])|m1&^atomic.LoadUint64(&b[w1]) == 0 {
+			return false
+		}
+		atomic.OrUint64(&b[w0], m0)
+		atomic.OrUint64(&b[w1], m1)
+		return true
 	}
 	// The masks as masks computes them, written out so that addHash calls
 	// nothing.
@@ -162,23 +173,17 @@ func (f *Filter) addHash(h uint64) bool {
 		m[wordOf(w0, s, i)] |= 1 << (y >> 58)
 		y <<= 6
 	}
-	var added bool
+	var miss uint64
 	for w := range blockWords {
-		if m[w] != 0 && orWord(&b[w], m[w]) {
-			added = true
-		}
+		miss |= m[w] &^ atomic.LoadUint64(&b[w])
 	}
-	return added
-}
-
-// orWord sets the bits m in *w and reports whether some were clear. It loads
-// the word first and locks only if it lacks some of them: a locked OR costs
-// tens of cycles and takes the cache line for writing, and re-adding a
-// present key needs none.
-func orWord(w *uint64, m uint64) bool {
-	if m&^atomic.LoadUint64(w) == 0 {
+	if miss == 0 {
 		return false
 	}
-	atomic.OrUint64(w, m)
+	for w := range blockWords {
+		if m[w] != 0 {
+			atomic.OrUint64(&b[w], m[w])
+		}
+	}
 	return true
 }
