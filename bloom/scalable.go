@@ -26,7 +26,7 @@ import (
 // stopping at a hit. A Test for an absent key reads a line in every stage,
 // and costs more with the stages' memory than with their number: the lines
 // of a small total come from the processor's caches. Hence the default
-// growth of 2: from a hint of 10 000 to 1M keys at p = 1% it takes 22 bits
+// growth of 2: from a hint of 10 000 to 1M keys at p = 1% it takes 21 bits
 // per key (7 stages), where growth 4 takes 54 (5 stages, the newest mostly
 // empty) and tests about twice as slowly (BenchmarkScalableTest).
 //
