@@ -177,9 +177,45 @@ func (s *Scalable) TestHash(h uint64) bool {
 	// its block whatever the stage: compute the masks once, and each stage
 	// costs a multiplication for its block and a few loads. Then the newest
 	// stage first, since it holds the most keys, stopping at a hit.
-	mask := masks(h, s.k)
+	var mask [blockWords]uint64
+	var word [blockWords]uint32
+	w0, step := wordSteps(h)
+	k := s.k
+	w := wordsPerKey(k)
+	if k <= fieldsPerMix {
+		// One product holds every position: a group of three at a time,
+		// as masks computes them.
+		y := h * mix
+		for j := range w {
+			m := uint64(1) << (y >> 58)
+			if 3*j+1 < k {
+				m |= 1 << (y >> 52 & 63)
+			}
+			if 3*j+2 < k {
+				m |= 1 << (y >> 46 & 63)
+			}
+			mask[j&7], word[j&7] = m, (w0+uint32(j)*step)&7
+			y <<= 18
+		}
+	} else {
+		z := h * mix
+		y := z
+		for i := range k {
+			if i > 0 && i%fieldsPerMix == 0 {
+				z *= mix
+				y = z
+			}
+			// Past K = 24 the groups of three wrap round the eight
+			// words: group j+8 lands in group j's word (the stride is
+			// odd), so its bits join that mask.
+			j := i / bitsPerWord & 7
+			mask[j] |= 1 << (y >> 58)
+			word[j] = wordOf(w0, step, i)
+			y <<= 6
+		}
+	}
 	for i := len(st) - 1; i >= 0; i-- {
-		if st[i].k != s.k {
+		if st[i].k != k {
 			if st[i].f.missing(h) == 0 {
 				return true
 			}
@@ -188,8 +224,8 @@ func (s *Scalable) TestHash(h uint64) bool {
 		b := blockIndex(h, st[i].blocks) * blockWords
 		block := (*[blockWords]uint64)(st[i].words[b : b+blockWords])
 		var miss uint64
-		for w := range blockWords {
-			miss |= mask[w] &^ atomic.LoadUint64(&block[w])
+		for j := range w {
+			miss |= mask[j&7] &^ atomic.LoadUint64(&block[word[j&7]&7])
 		}
 		if miss == 0 {
 			return true
