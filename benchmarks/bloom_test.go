@@ -65,8 +65,8 @@ var bloomData = sync.OnceValues(func() (present, mixed [][]byte) {
 //
 // Every filter is asked for the same n and p and hashes the same keys, but
 // each sizes itself its own way: ristretto and bbloom round their bits up to
-// a power of two, which at n = 1M gives them about twice the memory and a
-// measured rate near 0.07% instead of 1%, and the cuckoo filter gets twice
+// a power of two, which at n = 1M gives them 1.75 times the bits and a
+// measured rate of 0.06-0.08% instead of 1%, and the cuckoo filter gets twice
 // the slots (below). TestBloomPeersAccuracy prints every filter's measured
 // rate, so the table can say what each one's speed buys.
 type bloomImpl struct {
