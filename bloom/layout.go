@@ -94,6 +94,20 @@ func masks(h uint64, k int) (m [blockWords]uint64) {
 	return m
 }
 
+// groupMask returns the mask, within their word, of bits 3j to 3j+2 of a key
+// with k bits (those below k), whose positions are the top three 6-bit
+// fields of y.
+func groupMask(y uint64, j, k int) uint64 {
+	m := uint64(1) << (y >> 58)
+	if 3*j+1 < k {
+		m |= 1 << (y >> 52 & 63)
+	}
+	if 3*j+2 < k {
+		m |= 1 << (y >> 46 & 63)
+	}
+	return m
+}
+
 // words6 and masks6 return the two words and masks of hash h at K = 6, the
 // K of p = 1%, as masks does; two functions, so that each is inlined.
 func words6(h uint64) (w0, w1 uint32) {
@@ -121,12 +135,21 @@ func (f *Filter) missing(h uint64) uint64 {
 		m0, m1 := masks6(h)
 		return m0&^atomic.LoadUint64(&b[w0]) | m1&^atomic.LoadUint64(&b[w1])
 	}
+	w0, s := wordSteps(h)
+	var miss uint64
+	if k := f.geom.K; k <= fieldsPerMix {
+		// One product holds every position: a group of three at a time.
+		y := h * mix
+		for j := range wordsPerKey(k) {
+			miss |= groupMask(y, j, k) &^ atomic.LoadUint64(&b[(w0+uint32(j)*s)&7])
+			y <<= 3 * 6
+		}
+		return miss
+	}
 	// Bit by bit, without the array of masks, so that missing calls nothing
 	// and needs no stack frame.
-	w0, s := wordSteps(h)
 	z := h * mix
 	y := z
-	var miss uint64
 	for i := range f.geom.K {
 		if i > 0 && i%fieldsPerMix == 0 {
 			z *= mix
@@ -159,10 +182,30 @@ func (f *Filter) addHash(h uint64) bool {
 		atomic.OrUint64(&b[w1], m1)
 		return true
 	}
+	w0, s := wordSteps(h)
+	if k := f.geom.K; k <= fieldsPerMix {
+		// As in missing, a group of three at a time.
+		var m [4]uint64
+		var words [4]uint32
+		var miss uint64
+		y := h * mix
+		w := wordsPerKey(k)
+		for j := range w {
+			m[j&3], words[j&3] = groupMask(y, j, k), (w0+uint32(j)*s)&7
+			miss |= m[j&3] &^ atomic.LoadUint64(&b[words[j&3]])
+			y <<= 3 * 6
+		}
+		if miss == 0 {
+			return false
+		}
+		for j := range w {
+			atomic.OrUint64(&b[words[j&3]&7], m[j&3])
+		}
+		return true
+	}
 	// The masks as masks computes them, written out so that addHash calls
 	// nothing.
 	var m [blockWords]uint64
-	w0, s := wordSteps(h)
 	z := h * mix
 	y := z
 	for i := range f.geom.K {

@@ -187,15 +187,8 @@ func (s *Scalable) TestHash(h uint64) bool {
 		// as masks computes them.
 		y := h * mix
 		for j := range w {
-			m := uint64(1) << (y >> 58)
-			if 3*j+1 < k {
-				m |= 1 << (y >> 52 & 63)
-			}
-			if 3*j+2 < k {
-				m |= 1 << (y >> 46 & 63)
-			}
-			mask[j&7], word[j&7] = m, (w0+uint32(j)*step)&7
-			y <<= 18
+			mask[j&7], word[j&7] = groupMask(y, j, k), (w0+uint32(j)*step)&7
+			y <<= 3 * 6
 		}
 	} else {
 		z := h * mix

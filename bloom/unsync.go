@@ -51,11 +51,21 @@ func (u *Unsync) addHash(h uint64) bool {
 		b[w1] |= m1
 		return miss != 0
 	}
-	// Bit by bit, as Filter.missing, so that addHash calls nothing.
 	w0, s := wordSteps(h)
+	var miss uint64
+	if k := u.geom.K; k <= fieldsPerMix {
+		y := h * mix
+		for j := range wordsPerKey(k) {
+			m, w := groupMask(y, j, k), &b[(w0+uint32(j)*s)&7]
+			miss |= m &^ *w
+			*w |= m
+			y <<= 3 * 6
+		}
+		return miss != 0
+	}
+	// Bit by bit, as Filter.missing, so that addHash calls nothing.
 	z := h * mix
 	y := z
-	var miss uint64
 	for i := range u.geom.K {
 		if i > 0 && i%fieldsPerMix == 0 {
 			z *= mix
@@ -78,9 +88,17 @@ func (u *Unsync) TestHash(h uint64) bool {
 		return m0&^b[w0]|m1&^b[w1] == 0
 	}
 	w0, s := wordSteps(h)
+	var miss uint64
+	if k := u.geom.K; k <= fieldsPerMix {
+		y := h * mix
+		for j := range wordsPerKey(k) {
+			miss |= groupMask(y, j, k) &^ b[(w0+uint32(j)*s)&7]
+			y <<= 3 * 6
+		}
+		return miss == 0
+	}
 	z := h * mix
 	y := z
-	var miss uint64
 	for i := range u.geom.K {
 		if i > 0 && i%fieldsPerMix == 0 {
 			z *= mix
