@@ -85,9 +85,9 @@ func NewGeometry(g Geometry) *Filter {
 // Size takes the fewest words whose best k is within 2% of the fewest bits,
 // and that k. That gives 10.27 bits per key and K = 6 (two words) at
 // p = 0.01, and 15.97 bits per key and K = 9 (three words) at p = 0.001 (the
-// classic optimum needs 9.59 and 14.38; two bits per word, with a third more
-// locked instructions, would need 1.5% fewer bits at p = 0.01); over 1M
-// absent keys the tests measure 1.01 p and 0.96 p.
+// classic optimum needs 9.59 and 14.38; two bits per word, with half again
+// as many locked instructions, would need about 2% fewer bits at p = 0.01);
+// over 1M absent keys the tests measure 1.01 p and 0.96 p.
 //
 // The block count is n·c/512 rounded up.
 func Size(n int, p float64) Geometry {
