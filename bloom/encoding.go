@@ -14,7 +14,7 @@ import (
 // The encoding is documented on MarshalBinary.
 const (
 	magic      = "DKBF"
-	version    = 2
+	version    = 3
 	headerSize = 32
 	sumSize    = 8
 )
@@ -40,8 +40,9 @@ func parseHeader(h []byte) (g Geometry, n uint64, p float64, err error) {
 		return g, 0, 0, fmt.Errorf("%w: magic %q, want %q", ErrFormat, h[:4], magic)
 	}
 	if h[4] != version {
-		// Version 1 placed each bit in a word of its own: its bits would
-		// not test the same keys under this version's layout.
+		// Versions 1 and 2 placed the bits otherwise within a block (1:
+		// a word per bit; 2: positions by double hashing): their bits
+		// would not test the same keys under this version's layout.
 		return g, 0, 0, fmt.Errorf("%w: version %d, want %d", ErrFormat, h[4], version)
 	}
 	if h[6] != 0 || h[7] != 0 {
@@ -62,11 +63,11 @@ func parseHeader(h []byte) (g Geometry, n uint64, p float64, err error) {
 // MarshalBinary encodes f. Keys added during the call may or may not be
 // included. Its error is always nil.
 //
-// The encoding, version 2, is little-endian throughout:
+// The encoding, version 3, is little-endian throughout:
 //
 //	offset  size        field
 //	0       4           magic "DKBF"
-//	4       1           version, 2
+//	4       1           version, 3
 //	5       1           K, in [1, 32]
 //	6       2           reserved, 0
 //	8       8           block count B, in [1, 2^32]
@@ -77,9 +78,9 @@ func parseHeader(h []byte) (g Geometry, n uint64, p float64, err error) {
 //
 // Bit i of a block is bit i%64 of its word i/64, and keys map to blocks and
 // bits as Geometry.Locate says. The encoding is stable: a later version of
-// this package reads it, and writes it unchanged while the version stays 2.
-// Version 1, whose keys set each bit in a word of its own, is refused with
-// ErrFormat.
+// this package reads it, and writes it unchanged while the version stays 3.
+// Versions 1 and 2, which placed a key's bits otherwise within its block, are
+// refused with ErrFormat.
 func (f *Filter) MarshalBinary() ([]byte, error) {
 	buf := make([]byte, headerSize+8*len(f.words)+sumSize)
 	h := f.header()

@@ -14,7 +14,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// goldenFilter is the filter whose encoding testdata/filter-v2.golden pins.
+// goldenFilter is the filter whose encoding testdata/filter-v3.golden pins.
 func goldenFilter() *Filter {
 	f := New(100, 0.01)
 	for _, k := range keys("golden-", 50) {
@@ -24,7 +24,7 @@ func goldenFilter() *Filter {
 }
 
 func TestGoldenEncoding(t *testing.T) {
-	path := filepath.Join("testdata", "filter-v2.golden")
+	path := filepath.Join("testdata", "filter-v3.golden")
 	got, err := goldenFilter().MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"foreign short", []byte("GIF89a"), ErrFormat},
 		{"foreign", append([]byte("PK\x03\x04"), good[4:]...), ErrFormat},
 		{"version 1", withHeader(func(h []byte) { h[4] = 1 }), ErrFormat},
-		{"version 3", withHeader(func(h []byte) { h[4] = 3 }), ErrFormat},
+		{"version 2", withHeader(func(h []byte) { h[4] = 2 }), ErrFormat},
+		{"version 4", withHeader(func(h []byte) { h[4] = 4 }), ErrFormat},
 		{"reserved", withHeader(func(h []byte) { h[6] = 1 }), ErrCorrupt},
 		{"k 0", withHeader(func(h []byte) { h[5] = 0 }), ErrCorrupt},
 		{"k 33", withHeader(func(h []byte) { h[5] = 33 }), ErrCorrupt},

@@ -85,8 +85,8 @@ func ExampleSize() {
 		fmt.Printf("p=%v: K=%d, %.1f bits per key\n", p, g.K, float64(g.Bits())/1e6)
 	}
 	// Output:
-	// p=0.01: K=6, 10.2 bits per key
-	// p=0.001: K=9, 15.8 bits per key
+	// p=0.01: K=6, 10.3 bits per key
+	// p=0.001: K=9, 16.0 bits per key
 }
 
 func ExampleScalable() {
@@ -117,5 +117,5 @@ func ExampleFilter_EstimatedCount() {
 		f.AddString(fmt.Sprint("key-", i))
 	}
 	fmt.Printf("about %d of %d keys, %.0f%% of bits set\n", f.EstimatedCount(), f.Cap(), 100*f.FillRatio())
-	// Output: about 499 of 1000 keys, 25% of bits set
+	// Output: about 491 of 1000 keys, 24% of bits set
 }

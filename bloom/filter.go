@@ -17,12 +17,12 @@ import (
 // added by any goroutine tests true once its Add has returned. Test reads the
 // block with atomic loads (plain loads on amd64 and arm64) and takes no lock.
 // Add returns without writing if the key's bits are set already; otherwise
-// it sets them with one atomic OR per word that lacks some: a key's bits lie
-// in ceil(K/2) words of its block, so at most three at K = 6. Locked instructions dominate the cost of a
-// concurrent Add; Unsync drops them for one goroutine at a time (see
-// BenchmarkFilterAdd, which also measures the alternative of a spin lock per
-// block: one locked instruction to lock, but Go's atomic stores are locked
-// too, and it was slower).
+// it sets them with one atomic OR per word: a key's bits lie in ceil(K/3)
+// words of its block, two at K = 6. Locked
+// instructions dominate the cost of a concurrent Add; Unsync drops them for
+// one goroutine at a time (see BenchmarkFilterAdd, which also measures the
+// alternative of a spin lock per block: one locked instruction to lock, but
+// Go's atomic stores are locked too, and it was slower).
 //
 // Its zero value is not usable; create one with New or NewGeometry.
 type Filter struct {
@@ -67,25 +67,27 @@ func NewGeometry(g Geometry) *Filter {
 // A blocked filter first picks one 512-bit block per key, so blocks hold a
 // Poisson-distributed number of keys with mean λ = 512 / (m/n). Overfull
 // blocks give most of the false positives, so at the same m/n a blocked
-// filter is less accurate. Within its block a key sets its k bits two to a
-// 64-bit word, in w = ceil(k/2) distinct words (see Locate), so that a
+// filter is less accurate. Within its block a key sets its k bits three to a
+// 64-bit word, in w = ceil(k/3) distinct words (see Locate), so that a
 // concurrent Add needs few locked instructions. A given word then holds the
 // bits of t ~ Binomial(j, w/8) of the block's j keys, and the rate is the
 // mixture
 //
 //	fpr(c, k) = Σ_j Pois(j; 512/c) · Π_words E_t[(1 - (1 - 1/64)^(t·k/w))^b]
 //
-// for c bits per key, where b (2, or 1 for the last word when k is odd) is
-// how many of the query's bits fall in the word. Size picks, for each k near
-// -log2 p, the smallest c with fpr(c, k) <= 0.93 p (by bisection). The 0.93
-// absorbs what the model leaves out: the K positions come from double
-// hashing, not independent hashes, which measures up to 4% above the model.
-// Near the optimum the bits barely depend on K, and each bit costs work in
-// Add and Test, so Size keeps the smallest k whose c is within 0.5% of the
-// fewest. That gives 10.16 bits per key and K = 6 at p = 0.01, and 15.79 bits
-// per key and K = 9 at p = 0.001 (the classic optimum needs 9.59 and 14.38;
-// one word per bit, which Add pays for in locked instructions, would need
-// about 1% less); over 1M absent keys the tests measure 0.98 p and 0.96 p.
+// for c bits per key, where b (3, or what is left for the last word) is how
+// many of the query's bits fall in the word. Size picks, for each k near
+// -log2 p, the smallest c with fpr(c, k) <= 0.97 p (by bisection). The bit
+// positions are disjoint fields of one product (see Locate), and over 4M
+// absent keys the rate measures within 3% of the model; the 0.97 leaves room
+// for that and for the spread between key sets. Near the optimum the bits
+// barely depend on K, while each word costs Add a locked instruction, so
+// Size takes the fewest words whose best k is within 2% of the fewest bits,
+// and that k. That gives 10.27 bits per key and K = 6 (two words) at
+// p = 0.01, and 15.97 bits per key and K = 9 (three words) at p = 0.001 (the
+// classic optimum needs 9.59 and 14.38; two bits per word, with half again
+// as many locked instructions, would need about 2% fewer bits at p = 0.01);
+// over 1M absent keys the tests measure 1.01 p and 0.96 p.
 //
 // The block count is n·c/512 rounded up.
 func Size(n int, p float64) Geometry {
@@ -103,87 +105,6 @@ func Hash(key []byte) uint64 { return xxhash.Sum64(key) }
 // HashString returns the 64-bit hash of key that Filter uses; it equals
 // Hash([]byte(key)) without copying key.
 func HashString(key string) uint64 { return xxhash.Sum64String(key) }
-
-// Locate returns the block of hash h and the positions (0 to 511) of the K
-// bits it sets there, appended to dst[:0]. Bit i of a block is bit i%64 of
-// its word i/64; positions 2j and 2j+1 share a word. Package redisbloom uses
-// it to touch the same bits as Filter.
-func (g Geometry) Locate(h uint64, dst []uint16) (block uint64, pos []uint16) {
-	block = blockIndex(h, g.Blocks)
-	h1, h2 := positions(h)
-	w0, s := wordSteps(h)
-	pos = dst[:0]
-	for i := range g.K {
-		pos = append(pos, uint16(wordOf(w0, s, i)<<6|h1>>26))
-		h1, h2 = h1+h2, h2+uint32(i)<<23
-	}
-	return block, pos
-}
-
-// wordSteps returns where a key's words start within its block and the
-// stride between them. A key sets its bits two to a word: bits 2j and 2j+1
-// go to word (w0 + j·s) mod 8. The stride is odd, so the ceil(K/2) words are
-// distinct for K <= 16 (and cover all eight beyond). Keeping a key's bits in
-// few words keeps a concurrent Add to few locked instructions (three at
-// K = 6, against between four and five with one word per bit) for about 1%
-// more bits per key at the same rate (see Size). The bits come from the low
-// half of h, which the block index does not use.
-func wordSteps(h uint64) (w0, s uint32) {
-	return uint32(h>>26) & 7, uint32(h>>28)&6 | 1
-}
-
-// wordOf returns the word of bit i of a key whose words start at w0 with
-// stride s.
-func wordOf(w0, s uint32, i int) uint32 { return (w0 + uint32(i>>1)*s) & 7 }
-
-// blockIndex maps the high 32 bits of h onto [0, blocks) by multiplication
-// (Lemire's fast range), which needs no division and no power-of-two size.
-func blockIndex(h, blocks uint64) uint64 {
-	return (h >> 32) * blocks >> 32
-}
-
-// positions returns the double-hashing state for the bits within a block.
-// Bit i is at the top 6 bits of h1 + i*h2 + C(i,3)*2^23 within its word
-// (see wordSteps): enhanced
-// double hashing (Dillinger and Manolios), whose cubic term breaks up the
-// short cycles plain double hashing falls into when the stride's top bits
-// are a multiple of a large power of two (plain double hashing measured
-// 1.5 × p at p = 0.001; the enhanced form is within 4% of independent
-// positions). The high half of h also chose the block, so h1 and h2 come from
-// h times an odd constant, a bijection whose high bits depend on all of h.
-func positions(h uint64) (h1, h2 uint32) {
-	x := h * 0x9E3779B97F4A7C15
-	return uint32(x), uint32(x>>32) | 1<<23
-}
-
-// block returns the index and the 8 words of h's block.
-func (f *Filter) block(h uint64) (uint64, *[blockWords]uint64) {
-	i := blockIndex(h, f.geom.Blocks)
-	return i, (*[blockWords]uint64)(f.words[i*blockWords : i*blockWords+blockWords])
-}
-
-// pairMask returns the mask of the key's bits i and, when i+1 < k, i+1,
-// which share a word, and the double-hashing state advanced past them.
-func pairMask(h1, h2 uint32, i, k int) (m uint64, n1, n2 uint32) {
-	m = 1 << (h1 >> 26)
-	h1, h2 = h1+h2, h2+uint32(i)<<23
-	if i+1 < k {
-		m |= 1 << (h1 >> 26)
-		h1, h2 = h1+h2, h2+uint32(i+1)<<23
-	}
-	return m, h1, h2
-}
-
-// masks returns, for each word of a block, the bits hash h sets there.
-func masks(h uint64, k int) (m [blockWords]uint64) {
-	h1, h2 := positions(h)
-	w0, s := wordSteps(h)
-	for i := range k {
-		m[wordOf(w0, s, i)] |= 1 << (h1 >> 26)
-		h1, h2 = h1+h2, h2+uint32(i)<<23
-	}
-	return m
-}
 
 // Add adds key to f. It does not allocate.
 func (f *Filter) Add(key []byte) { f.AddHash(xxhash.Sum64(key)) }
@@ -210,36 +131,14 @@ func (f *Filter) TestAndAddString(key string) bool {
 // AddHash adds the key whose hash (see Hash) is h.
 func (f *Filter) AddHash(h uint64) { f.addHash(h) }
 
-// addHash sets h's bits and reports whether any of them was clear.
-func (f *Filter) addHash(h uint64) bool {
-	_, b := f.block(h)
-	h1, h2 := positions(h)
-	w0, s := wordSteps(h)
-	k := f.geom.K
-	var added bool
-	// A word at a time, two bits each: load it and lock only if it lacks
-	// some of them. A locked OR costs tens of cycles and takes the cache
-	// line for writing, and re-adding a present key needs none.
-	for i := 0; i < k; i += 2 {
-		var m uint64
-		m, h1, h2 = pairMask(h1, h2, i, k)
-		w := &b[wordOf(w0, s, i)]
-		if m&^atomic.LoadUint64(w) != 0 {
-			atomic.OrUint64(w, m)
-			added = true
-		}
-	}
-	return added
-}
-
 // addLocked is addHash with a spin lock per block (one of 4096, by block
 // index) around plain read-modify-writes of the words, done with atomic loads
 // and stores to stay race-free. BenchmarkFilterAdd compares it with addHash;
 // it lost, because Go's atomic store is itself a locked exchange on amd64.
 func (f *Filter) addLocked(locks []atomic.Uint32, h uint64) {
-	i, b := f.block(h)
+	b := f.block(h)
 	m := masks(h, f.geom.K)
-	l := &locks[i&uint64(len(locks)-1)]
+	l := &locks[blockIndex(h, f.geom.Blocks)&uint64(len(locks)-1)]
 	for !l.CompareAndSwap(0, 1) {
 		runtime.Gosched()
 	}
@@ -253,26 +152,6 @@ func (f *Filter) addLocked(locks []atomic.Uint32, h uint64) {
 
 // TestHash reports whether the key whose hash (see Hash) is h may be in f.
 func (f *Filter) TestHash(h uint64) bool { return f.missing(h) == 0 }
-
-// missing returns the bits of h that are clear in its block, folded into one
-// word: zero if and only if h tests true.
-func (f *Filter) missing(h uint64) uint64 {
-	_, b := f.block(h)
-	h1, h2 := positions(h)
-	// No early exit: the block is one cache line, so reading all of it costs
-	// little once the first word has arrived, and without a branch on the
-	// bits the processor can start on the next key while this one's line is
-	// still on its way.
-	w0, s := wordSteps(h)
-	k := f.geom.K
-	var miss uint64
-	for i := 0; i < k; i += 2 {
-		var m uint64
-		m, h1, h2 = pairMask(h1, h2, i, k)
-		miss |= m &^ atomic.LoadUint64(&b[wordOf(w0, s, i)])
-	}
-	return miss
-}
 
 // TestAndAddHash adds the key whose hash is h and reports whether it tested
 // true before.

@@ -245,24 +245,39 @@ func equalWords(a, b *Filter) bool {
 }
 
 func TestLocateMatchesFilter(t *testing.T) {
-	g := Size(5000, 0.001)
-	f := NewGeometry(g)
-	manual := NewGeometry(g)
-	var pos []uint16
-	for _, k := range keys("k", 5000) {
-		h := HashString(k)
-		f.AddHash(h)
-		var block uint64
-		block, pos = g.Locate(h, pos)
-		if len(pos) != g.K {
-			t.Fatalf("Locate gave %d positions; want K = %d", len(pos), g.K)
+	// K = 6 has a path of its own; past K = 10 the positions come from a
+	// second product, past 24 the words wrap round the block.
+	for _, k := range []int{1, 2, 3, 6, 7, 9, 10, 11, 20, 25, 32} {
+		g := Geometry{Blocks: 97, K: k}
+		f, u, manual := NewGeometry(g), &Unsync{*NewGeometry(g)}, NewGeometry(g)
+		var pos []uint16
+		for _, key := range keys("k", 500) {
+			h := HashString(key)
+			f.AddHash(h)
+			u.AddHash(h)
+			var block uint64
+			block, pos = g.Locate(h, pos)
+			if len(pos) != g.K {
+				t.Fatalf("K=%d: Locate gave %d positions; want K", k, len(pos))
+			}
+			var m [blockWords]uint64
+			for _, p := range pos {
+				manual.words[block*blockWords+uint64(p/64)] |= 1 << (p % 64)
+				m[p/64] |= 1 << (p % 64)
+			}
+			if m != masks(h, k) {
+				t.Fatalf("K=%d: masks differ from Locate for %q", k, key)
+			}
 		}
-		for _, p := range pos {
-			manual.words[block*blockWords+uint64(p/64)] |= 1 << (p % 64)
+		if !equalWords(f, manual) || !equalWords(&u.Filter, manual) {
+			t.Errorf("K=%d: bits set from Locate differ from the Filter's or the Unsync's", k)
 		}
-	}
-	if !equalWords(f, manual) {
-		t.Error("bits set from Locate differ from the Filter's")
+		for _, key := range keys("x", 2000) {
+			h := HashString(key)
+			if f.TestHash(h) != u.TestHash(h) {
+				t.Fatalf("K=%d: Test(%q) differs between Filter and Unsync", k, key)
+			}
+		}
 	}
 	if Hash([]byte("abc")) != HashString("abc") {
 		t.Error("Hash and HashString disagree")

@@ -26,7 +26,7 @@ import (
 // stopping at a hit. A Test for an absent key reads a line in every stage,
 // and costs more with the stages' memory than with their number: the lines
 // of a small total come from the processor's caches. Hence the default
-// growth of 2: from a hint of 10 000 to 1M keys at p = 1% it takes 22 bits
+// growth of 2: from a hint of 10 000 to 1M keys at p = 1% it takes 21 bits
 // per key (7 stages), where growth 4 takes 54 (5 stages, the newest mostly
 // empty) and tests about twice as slowly (BenchmarkScalableTest).
 //
@@ -179,18 +179,34 @@ func (s *Scalable) TestHash(h uint64) bool {
 	// stage first, since it holds the most keys, stopping at a hit.
 	var mask [blockWords]uint64
 	var word [blockWords]uint32
-	h1, h2 := positions(h)
 	w0, step := wordSteps(h)
 	k := s.k
-	for i := 0; i < k; i += 2 {
-		// Past K = 16 the pairs wrap round the eight words: pair j+8 lands
-		// in pair j's word (the stride is odd), so its bits join that mask.
-		var m uint64
-		m, h1, h2 = pairMask(h1, h2, i, k)
-		mask[i>>1&7] |= m
-		word[i>>1&7] = wordOf(w0, step, i)
+	w := wordsPerKey(k)
+	if k <= fieldsPerMix {
+		// One product holds every position: a group of three at a time,
+		// as masks computes them.
+		y := h * mix
+		for j := range w {
+			mask[j&7], word[j&7] = groupMask(y, j, k), (w0+uint32(j)*step)&7
+			y <<= 3 * 6
+		}
+	} else {
+		z := h * mix
+		y := z
+		for i := range k {
+			if i > 0 && i%fieldsPerMix == 0 {
+				z *= mix
+				y = z
+			}
+			// Past K = 24 the groups of three wrap round the eight
+			// words: group j+8 lands in group j's word (the stride is
+			// odd), so its bits join that mask.
+			j := i / bitsPerWord & 7
+			mask[j] |= 1 << (y >> 58)
+			word[j] = wordOf(w0, step, i)
+			y <<= 6
+		}
 	}
-	w := min((k+1)>>1, blockWords)
 	for i := len(st) - 1; i >= 0; i-- {
 		if st[i].k != k {
 			if st[i].f.missing(h) == 0 {

@@ -154,7 +154,7 @@ func TestScalableSteepTightening(t *testing.T) {
 
 // TestHash reads every stage at once with masks computed for the shared K;
 // it must answer as the stages' own Filters do, also at low rates, where K
-// passes 16 and a key's bit pairs wrap round its block's eight words, and
+// passes 10 and the positions come from a second product, and
 // with a steep tightening, where later stages have a K of their own.
 func TestScalableTestHashMatchesStages(t *testing.T) {
 	for _, tc := range []struct{ p, r float64 }{{0.01, 0.8}, {1e-4, 0.8}, {1e-7, 0.8}, {0.3, 0.01}} {

@@ -4,7 +4,7 @@ import "github.com/cespare/xxhash/v2"
 
 // An Unsync is a Filter for use by one goroutine at a time: its Add and Test
 // use plain loads and stores instead of atomic ones, which makes an insert
-// about a quarter cheaper (BenchmarkFilterAdd: no locked instructions). It
+// about a fifth cheaper (BenchmarkFilterAdd: no locked instructions). It
 // is not safe for concurrent use; to share the keys once the adding is done,
 // share &u.Filter, whose methods are safe for concurrent use.
 //
@@ -42,32 +42,70 @@ func (u *Unsync) TestAndAddString(key string) bool {
 func (u *Unsync) AddHash(h uint64) { u.addHash(h) }
 
 func (u *Unsync) addHash(h uint64) bool {
-	_, b := u.block(h)
-	h1, h2 := positions(h)
+	b := u.block(h)
+	if u.geom.K == 6 {
+		w0, w1 := words6(h)
+		m0, m1 := masks6(h)
+		miss := m0&^b[w0] | m1&^b[w1]
+		b[w0] |= m0
+		b[w1] |= m1
+		return miss != 0
+	}
 	w0, s := wordSteps(h)
-	k := u.geom.K
 	var miss uint64
-	for i := 0; i < k; i += 2 {
-		var m uint64
-		m, h1, h2 = pairMask(h1, h2, i, k)
+	if k := u.geom.K; k <= fieldsPerMix {
+		y := h * mix
+		for j := range wordsPerKey(k) {
+			m, w := groupMask(y, j, k), &b[(w0+uint32(j)*s)&7]
+			miss |= m &^ *w
+			*w |= m
+			y <<= 3 * 6
+		}
+		return miss != 0
+	}
+	// Bit by bit, as Filter.missing, so that addHash calls nothing.
+	z := h * mix
+	y := z
+	for i := range u.geom.K {
+		if i > 0 && i%fieldsPerMix == 0 {
+			z *= mix
+			y = z
+		}
 		w := &b[wordOf(w0, s, i)]
-		miss |= m &^ *w
-		*w |= m
+		miss |= 1 << (y >> 58) &^ *w
+		*w |= 1 << (y >> 58)
+		y <<= 6
 	}
 	return miss != 0
 }
 
 // TestHash reports whether the key whose hash (see Hash) is h may be in u.
 func (u *Unsync) TestHash(h uint64) bool {
-	_, b := u.block(h)
-	h1, h2 := positions(h)
+	b := u.block(h)
+	if u.geom.K == 6 {
+		w0, w1 := words6(h)
+		m0, m1 := masks6(h)
+		return m0&^b[w0]|m1&^b[w1] == 0
+	}
 	w0, s := wordSteps(h)
-	k := u.geom.K
 	var miss uint64
-	for i := 0; i < k; i += 2 {
-		var m uint64
-		m, h1, h2 = pairMask(h1, h2, i, k)
-		miss |= m &^ b[wordOf(w0, s, i)]
+	if k := u.geom.K; k <= fieldsPerMix {
+		y := h * mix
+		for j := range wordsPerKey(k) {
+			miss |= groupMask(y, j, k) &^ b[(w0+uint32(j)*s)&7]
+			y <<= 3 * 6
+		}
+		return miss == 0
+	}
+	z := h * mix
+	y := z
+	for i := range u.geom.K {
+		if i > 0 && i%fieldsPerMix == 0 {
+			z *= mix
+			y = z
+		}
+		miss |= 1 << (y >> 58) &^ b[wordOf(w0, s, i)]
+		y <<= 6
 	}
 	return miss == 0
 }

@@ -89,7 +89,7 @@ func New(rdb redis.Scripter, name string, n int, p float64, opts ...Option) *Fil
 	}
 	base := f.keys[0] + "{" + name + "}"
 	f.keys = []string{base, base + ":geometry"}
-	f.geometry = "v2 " + strconv.FormatUint(g.Blocks, 10) + " " + strconv.Itoa(g.K)
+	f.geometry = "v3 " + strconv.FormatUint(g.Blocks, 10) + " " + strconv.Itoa(g.K)
 	return f
 }
 
