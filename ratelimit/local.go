@@ -5,7 +5,6 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
-	"sync"
 	"time"
 )
 
@@ -76,15 +75,6 @@ type Local struct {
 
 var _ Limiter = (*Local)(nil)
 
-type localShard struct {
-	mu sync.Mutex
-	t  table // theoretical arrival time per key, ns since base; guarded by mu
-	// Counters for Stats, guarded by mu: a decision already holds the lock,
-	// so counting costs an increment on a line it has just written.
-	allowed, denied, dropped, evicted uint64
-	_                                 [48]byte // keeps neighbouring shards' locks off one cache line
-}
-
 // gcra is a Limit in the nanosecond units the keyed decisions work in.
 type gcra struct {
 	inf  bool  // Rate is Inf: allow everything
@@ -128,6 +118,9 @@ func NewLocal(limit Limit, opts ...Option) *Local {
 		mask:   uint64(n - 1),
 		perCap: c.maxKeys / n,
 	}
+	for i := range l.shards {
+		l.shards[i].arr.Store(newBucketArray(1))
+	}
 	return l
 }
 
@@ -141,7 +134,7 @@ func (l *Local) Len() int {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		n += s.t.n
+		n += s.n
 		s.mu.Unlock()
 	}
 	return n
@@ -176,13 +169,25 @@ func (l *Local) Stats() LocalStats {
 	var st LocalStats
 	for i := range l.shards {
 		s := &l.shards[i]
+		s.growMu.Lock()
+		a := s.arr.Load()
+		for j := range a.b {
+			a.b[j].mu.Lock()
+		}
 		s.mu.Lock()
-		st.Keys += s.t.n
+		st.Keys += s.n
 		st.Allowed += s.allowed
 		st.Denied += s.denied
 		st.Dropped += s.dropped
 		st.Evicted += s.evicted
 		s.mu.Unlock()
+		for j := range a.b {
+			b := &a.b[j]
+			st.Allowed += uint64(b.allowed)
+			st.Denied += uint64(b.denied)
+			b.mu.Unlock()
+		}
+		s.growMu.Unlock()
 	}
 	return st
 }
@@ -241,17 +246,56 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 		return Decision{RetryAfter: InfDuration, Limit: l.limit}
 	}
 	need := satMul(g.iv, int64(n))
-	h := maphash.String(l.seed, key)
+	h := fix(maphash.String(l.seed, key))
 	s := &l.shards[l.shardIndex(h)]
-	s.mu.Lock()
-	i := s.t.find(h)
+	a, b := s.lock(h)
 	var debt int64 // how far the arrival time runs ahead of now
-	if i >= 0 {
-		debt = max(s.t.e[i].tat-now, 0)
+	slot, o := b.find(h), -1
+	if slot >= 0 {
+		debt = max(b.tat[slot]-now, 0)
+	} else {
+		// Not in its bucket: in the overflow table, or new.
+		s.mu.Lock()
+		if o = s.over.find(overflowHash(h)); o >= 0 {
+			debt = max(s.over.e[o].tat-now, 0)
+		}
 	}
-	if debt > g.tau-need {
-		s.denied++
+	allowed := debt <= g.tau-need
+	grow := false
+	if allowed && n > 0 {
+		tat := now + debt + need
+		switch {
+		case slot >= 0:
+			b.tat[slot] = tat
+		case o < 0:
+			grow = s.insert(a, b, h, tat, now, l.perCap)
+		case b.find(0) >= 0:
+			// Its bucket has room again: move the key back into it.
+			s.over.del(o)
+			i := b.find(0)
+			b.h[i], b.tat[i] = h, tat
+		default:
+			s.over.e[o].tat = tat
+		}
+	}
+	if slot < 0 {
 		s.mu.Unlock()
+	}
+	switch {
+	case !allowed:
+		if b.denied++; b.denied == flushAt {
+			s.flush(b)
+		}
+	case n > 0:
+		if b.allowed++; b.allowed == flushAt {
+			s.flush(b)
+		}
+	}
+	b.mu.Unlock()
+	if grow {
+		s.grow(a, l.perCap)
+	}
+	if !allowed {
 		return Decision{
 			Remaining:  int((g.tau - debt) / g.iv),
 			RetryAfter: time.Duration(debt + need - g.tau),
@@ -259,15 +303,6 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 			Limit:      l.limit,
 		}
 	}
-	if n > 0 {
-		s.allowed++
-		if i >= 0 {
-			s.t.e[i].tat = now + debt + need
-		} else {
-			s.insert(h, now+need, now, l.perCap)
-		}
-	}
-	s.mu.Unlock()
 	debt += need
 	return Decision{
 		Allowed:    true,
@@ -278,20 +313,5 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 }
 
 // shardIndex returns the shard of the key whose hash is h. Shards take the
-// hash's top bits, tables its bottom ones.
+// hash's top bits, buckets its bottom ones.
 func (l *Local) shardIndex(h uint64) uint64 { return (h >> 58) & l.mask }
-
-// insert adds a new key, first dropping full buckets among a few entries
-// and, at the cap, evicting the sampled entry nearest to full. It requires
-// s.mu to be held.
-func (s *localShard) insert(h uint64, tat, now int64, capacity int) {
-	t := &s.t
-	if t.n >= sweepSample || t.n >= capacity {
-		s.dropped += uint64(t.sweep(now))
-		if t.n >= capacity {
-			t.evict()
-			s.evicted++
-		}
-	}
-	t.insert(h, tat)
-}

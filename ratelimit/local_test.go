@@ -131,14 +131,13 @@ func TestLocalMaxKeys(t *testing.T) {
 	one.AllowNAt(t0, "b", 1) // nearest to full
 	one.AllowNAt(t0, "c", 2)
 	one.AllowNAt(t0, "d", 1)
-	s := &one.shards[0]
 	for _, k := range []string{"a", "c", "d"} {
 		if d, _ := one.AllowNAt(t0, k, 0); d.Remaining == 5 {
 			t.Errorf("key %s was evicted; want b, the one nearest to full, evicted", k)
 		}
 	}
-	if d, _ := one.AllowNAt(t0, "b", 0); d.Remaining != 5 || s.t.n != 3 {
-		t.Errorf("b has %d remaining and the shard %d keys; want b evicted (5) and 3 keys", d.Remaining, s.t.n)
+	if d, _ := one.AllowNAt(t0, "b", 0); d.Remaining != 5 || one.Len() != 3 {
+		t.Errorf("b has %d remaining and the shard %d keys; want b evicted (5) and 3 keys", d.Remaining, one.Len())
 	}
 	defer func() {
 		if recover() == nil {
