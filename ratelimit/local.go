@@ -199,11 +199,12 @@ func (l *Local) Allow(ctx context.Context, key string) (Decision, error) {
 
 // AllowN is AllowNAt(time.Now(), key, n), reading only the monotonic clock.
 // It never blocks and ignores ctx; its errors are those of AllowNAt.
-func (l *Local) AllowN(_ context.Context, key string, n int) (Decision, error) {
-	if err := l.check(key, n); err != nil {
-		return Decision{}, err
+func (l *Local) AllowN(_ context.Context, key string, n int) (d Decision, err error) {
+	v, err := l.decide(clampNanos(time.Since(l.base)), key, n)
+	if err == nil {
+		v.fill(&d, l.limit)
 	}
-	return l.decide(clampNanos(time.Since(l.base)), key, n), nil
+	return d, err
 }
 
 // AllowAt is AllowNAt(now, key, 1).
@@ -215,11 +216,12 @@ func (l *Local) AllowAt(now time.Time, key string) (Decision, error) {
 // counts them. n = 0 counts nothing and reports the key's state. It returns
 // ErrEmptyKey, ErrNegativeN, or ErrExceedsBurst for n > Burst (unless the
 // Rate is Inf), with a zero Decision.
-func (l *Local) AllowNAt(now time.Time, key string, n int) (Decision, error) {
-	if err := l.check(key, n); err != nil {
-		return Decision{}, err
+func (l *Local) AllowNAt(now time.Time, key string, n int) (d Decision, err error) {
+	v, err := l.decide(clampNanos(now.Sub(l.base)), key, n)
+	if err == nil {
+		v.fill(&d, l.limit)
 	}
-	return l.decide(clampNanos(now.Sub(l.base)), key, n), nil
+	return d, err
 }
 
 func (l *Local) check(key string, n int) error {
@@ -234,16 +236,36 @@ func (l *Local) check(key string, n int) error {
 	return nil
 }
 
-func (l *Local) decide(now int64, key string, n int) Decision {
+// A verdict is a Decision but for its Limit. It has few enough fields to
+// live in registers: a Decision does not, and copying one out of a callee's
+// frame costs more than a decision on a known key.
+type verdict struct {
+	allowed      bool
+	remaining    int
+	retry, reset time.Duration
+}
+
+// fill sets d to the Decision of v under limit, field by field: assigning a
+// whole Decision would copy it through a temporary.
+func (v verdict) fill(d *Decision, limit Limit) {
+	d.Allowed, d.Remaining, d.RetryAfter, d.ResetAfter, d.Limit = v.allowed, v.remaining, v.retry, v.reset, limit
+}
+
+// decide is AllowNAt at now, in ns since l.base, but for the Limit in the
+// Decision.
+func (l *Local) decide(now int64, key string, n int) (verdict, error) {
+	if err := l.check(key, n); err != nil {
+		return verdict{}, err
+	}
 	g := &l.g
 	switch {
 	case g.inf:
-		return Decision{Allowed: true, Remaining: l.limit.Burst, Limit: l.limit}
+		return verdict{allowed: true, remaining: l.limit.Burst}, nil
 	case g.none || g.iv == 0: // g.iv is 0 only in a zero Local
 		if n == 0 {
-			return Decision{Allowed: true, Limit: l.limit}
+			return verdict{allowed: true}, nil
 		}
-		return Decision{RetryAfter: InfDuration, Limit: l.limit}
+		return verdict{retry: InfDuration}, nil
 	}
 	need := satMul(g.iv, int64(n))
 	h := fix(maphash.String(l.seed, key))
@@ -296,20 +318,18 @@ func (l *Local) decide(now int64, key string, n int) Decision {
 		s.grow(a, l.perCap)
 	}
 	if !allowed {
-		return Decision{
-			Remaining:  int((g.tau - debt) / g.iv),
-			RetryAfter: time.Duration(debt + need - g.tau),
-			ResetAfter: time.Duration(debt),
-			Limit:      l.limit,
-		}
+		return verdict{
+			remaining: int((g.tau - debt) / g.iv),
+			retry:     time.Duration(debt + need - g.tau),
+			reset:     time.Duration(debt),
+		}, nil
 	}
 	debt += need
-	return Decision{
-		Allowed:    true,
-		Remaining:  int((g.tau - debt) / g.iv),
-		ResetAfter: time.Duration(debt),
-		Limit:      l.limit,
-	}
+	return verdict{
+		allowed:   true,
+		remaining: int((g.tau - debt) / g.iv),
+		reset:     time.Duration(debt),
+	}, nil
 }
 
 // shardIndex returns the shard of the key whose hash is h. Shards take the
