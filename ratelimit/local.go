@@ -9,10 +9,11 @@ import (
 )
 
 const (
-	// maxShards bounds how many independently locked tables a Local has.
+	// maxShards bounds how many shards, each growing its own lines, a
+	// Local has.
 	maxShards = 64
-	// sweepSample is how many entries an insert looks at to drop full
-	// buckets and, at the cap, to pick one to evict.
+	// sweepSample is how many entries of an overflow table an insert looks
+	// at to drop full buckets and, at the cap, to pick one to evict.
 	sweepSample = 8
 	// defaultMaxKeys is the cap on keys without WithMaxKeys.
 	defaultMaxKeys = 1 << 20
@@ -26,14 +27,16 @@ type localConfig struct {
 }
 
 // WithMaxKeys caps how many keys a Local remembers at once. It panics if
-// n < 1. Default: 1<<20 (about a million keys, at most 44 MB).
+// n < 1. Default: 1<<20 (about a million keys, at most about 38 MB).
 //
 // At the cap, a new key evicts one remembered key: of a small sample of the
 // new key's shard, the one whose bucket will be full soonest, which is the
 // one whose state is worth least. An evicted key starts again with a full
 // bucket, so under a flood of new keys (rotating IP addresses, say) an old
 // key may get up to Burst events more than its Limit allows; memory stays
-// bounded whatever the traffic.
+// bounded whatever the traffic. Should every key of the sample be in use by
+// another decision at that instant, the new key is the one not remembered,
+// as if evicted at once.
 func WithMaxKeys(n int) Option {
 	if n < 1 {
 		panic("ratelimit: WithMaxKeys needs n >= 1")
@@ -45,16 +48,20 @@ func WithMaxKeys(n int) Option {
 // time, per key. It is safe for concurrent use by multiple goroutines. Its
 // zero value allows nothing; make Locals with NewLocal.
 //
-// Keys live in up to 64 shards, hash tables each behind its own mutex; a key
-// is hashed once per decision and a decision on a known key allocates
-// nothing. A key is remembered by its 64-bit hash (maphash, with a seed
-// chosen per Local), not its text: each costs 22 to 43 bytes whatever its
-// length, and the garbage collector has nothing to scan. Two keys whose
-// hashes collide share one budget; among a million keys that happens with
-// probability about 3·10⁻⁸, and the random seed keeps anyone from aiming
-// for it. A key whose bucket is full again holds no
+// A key is hashed once per decision and lives in a line: one cache line
+// holding a lock, counters and the states of up to three keys, so that a
+// decision on a known key writes that line and no other, and allocates
+// nothing. A key that does not fit waits in its shard's overflow table,
+// behind a second lock, until its line has room. Each of up to 64 shards
+// doubles its lines as its keys outgrow them, holding up decisions on that
+// shard alone meanwhile. A key is remembered by its 64-bit hash (maphash,
+// with a seed chosen per Local), not its text: each costs 32 to 64 bytes
+// whatever its length, and the garbage collector has nothing to scan. Two
+// keys whose hashes collide share one budget; among a million keys that
+// happens with probability about 3·10⁻⁸, and the random seed keeps anyone
+// from aiming for it. A key whose bucket is full again holds no
 // information and is forgotten: each insert of a new key looks at a few
-// entries of its shard and drops the full ones, so memory follows the number
+// lines of its shard and drops the full ones, so memory follows the number
 // of keys that are actually limited, with no background goroutine and no
 // stop-the-world sweep. WithMaxKeys puts a hard cap on it.
 //
@@ -77,10 +84,35 @@ var _ Limiter = (*Local)(nil)
 
 // gcra is a Limit in the nanosecond units the keyed decisions work in.
 type gcra struct {
-	inf  bool  // Rate is Inf: allow everything
-	none bool  // Rate is 0 (or less): allow nothing
-	iv   int64 // ns per event
-	tau  int64 // Burst·iv
+	inf  bool   // Rate is Inf: allow everything
+	none bool   // Rate is 0 (or less): allow nothing
+	iv   int64  // ns per event
+	tau  int64  // Burst·iv
+	maxN int64  // the largest n whose n·iv does not saturate
+	inv  uint64 // ⌊(2⁶⁴-1)/iv⌋, to divide by iv without a division
+}
+
+// events returns x/iv, the number of events x ns of budget buys, rounded
+// toward zero. For 0 <= x < 2⁶² it multiplies by inv instead of dividing,
+// which takes several times longer: ⌊x·inv/2⁶⁴⌋ falls short of x/iv by less
+// than one, so it is the quotient or one less.
+func (g *gcra) events(x int64) int {
+	if x < 0 || x >= 1<<62 {
+		return int(x / g.iv)
+	}
+	q, _ := bits.Mul64(uint64(x), g.inv)
+	if int64(q+1)*g.iv <= x {
+		q++
+	}
+	return int(q)
+}
+
+// cost returns n·iv, saturated as satMul does, without satMul's division.
+func (g *gcra) cost(n int) int64 {
+	if int64(n) > g.maxN {
+		return maxNanos
+	}
+	return int64(n) * g.iv
 }
 
 func newGCRA(l Limit) gcra {
@@ -92,8 +124,8 @@ func newGCRA(l Limit) gcra {
 	}
 	iv := math.Round(1e9 / float64(l.Rate))
 	iv = min(max(iv, 1), maxNanos)
-	g := gcra{iv: int64(iv)}
-	g.tau = satMul(g.iv, int64(max(l.Burst, 0)))
+	g := gcra{iv: int64(iv), maxN: maxNanos / int64(iv), inv: math.MaxUint64 / uint64(iv)}
+	g.tau = g.cost(max(l.Burst, 0))
 	return g
 }
 
@@ -119,7 +151,7 @@ func NewLocal(limit Limit, opts ...Option) *Local {
 		perCap: c.maxKeys / n,
 	}
 	for i := range l.shards {
-		l.shards[i].arr.Store(newBucketArray(1))
+		l.shards[i].arr.Store(newLineArray(1))
 	}
 	return l
 }
@@ -162,9 +194,11 @@ type LocalStats struct {
 }
 
 // Stats returns a snapshot of the Local's counters. It locks each shard in
-// turn, as Len does, so the counts are consistent per shard but not across
-// shards. The counters are kept per shard under the lock every decision
-// takes anyway, so keeping them costs a decision nothing measurable.
+// turn, every line of it at once, so the counts are consistent per shard
+// but not across shards; decisions on a shard wait meanwhile, and the call
+// costs O(keys). The counters are kept per line under the lock every
+// decision takes anyway, so keeping them costs a decision nothing
+// measurable.
 func (l *Local) Stats() LocalStats {
 	var st LocalStats
 	for i := range l.shards {
@@ -267,7 +301,7 @@ func (l *Local) decide(now int64, key string, n int) (verdict, error) {
 		}
 		return verdict{retry: InfDuration}, nil
 	}
-	need := satMul(g.iv, int64(n))
+	need := g.cost(n)
 	h := fix(maphash.String(l.seed, key))
 	s := &l.shards[l.shardIndex(h)]
 	a, b := s.lock(h)
@@ -276,7 +310,7 @@ func (l *Local) decide(now int64, key string, n int) (verdict, error) {
 	if slot >= 0 {
 		debt = max(b.tat[slot]-now, 0)
 	} else {
-		// Not in its bucket: in the overflow table, or new.
+		// Not in its line: in the overflow table, or new.
 		s.mu.Lock()
 		if o = s.over.find(overflowHash(h)); o >= 0 {
 			debt = max(s.over.e[o].tat-now, 0)
@@ -292,7 +326,7 @@ func (l *Local) decide(now int64, key string, n int) (verdict, error) {
 		case o < 0:
 			grow = s.insert(a, b, h, tat, now, l.perCap)
 		case b.find(0) >= 0:
-			// Its bucket has room again: move the key back into it.
+			// Its line has room again: move the key back into it.
 			s.over.del(o)
 			i := b.find(0)
 			b.h[i], b.tat[i] = h, tat
@@ -319,7 +353,7 @@ func (l *Local) decide(now int64, key string, n int) (verdict, error) {
 	}
 	if !allowed {
 		return verdict{
-			remaining: int((g.tau - debt) / g.iv),
+			remaining: g.events(g.tau - debt),
 			retry:     time.Duration(debt + need - g.tau),
 			reset:     time.Duration(debt),
 		}, nil
@@ -327,7 +361,7 @@ func (l *Local) decide(now int64, key string, n int) (verdict, error) {
 	debt += need
 	return verdict{
 		allowed:   true,
-		remaining: int((g.tau - debt) / g.iv),
+		remaining: g.events(g.tau - debt),
 		reset:     time.Duration(debt),
 	}, nil
 }

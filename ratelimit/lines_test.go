@@ -8,13 +8,13 @@ import (
 	"unsafe"
 )
 
-func TestBucketIsOneCacheLine(t *testing.T) {
-	if n := unsafe.Sizeof(bucket{}); n != 64 {
-		t.Errorf("bucket is %d bytes; want 64, one cache line", n)
+func TestLineIsOneCacheLine(t *testing.T) {
+	if n := unsafe.Sizeof(line{}); n != 64 {
+		t.Errorf("line is %d bytes; want 64, one cache line", n)
 	}
 	for n := 1; n <= 1<<12; n *= 2 {
-		if p := uintptr(unsafe.Pointer(&newBucketArray(n).b[0])); p%64 != 0 {
-			t.Errorf("an array of %d buckets starts at %#x; want a cache line boundary", n, p)
+		if p := uintptr(unsafe.Pointer(&newLineArray(n).b[0])); p%64 != 0 {
+			t.Errorf("an array of %d lines starts at %#x; want a cache line boundary", n, p)
 		}
 	}
 }
@@ -26,9 +26,9 @@ func oneShard(limit Limit) *Local {
 	return l
 }
 
-// where reports whether key is in its bucket, and whether in the overflow
+// where reports whether key is in its line, and whether in the overflow
 // table, of a one-shard Local.
-func where(l *Local, key string) (inBucket, inOver bool) {
+func where(l *Local, key string) (inLine, inOver bool) {
 	h := fix(maphash.String(l.seed, key))
 	s := &l.shards[0]
 	return s.arr.Load().of(h).find(h) >= 0, s.over.find(overflowHash(h)) >= 0
@@ -44,20 +44,20 @@ func TestLocalGrowsKeepingEveryKey(t *testing.T) {
 	}
 	s := &l.shards[0]
 	if got, want := len(s.arr.Load().b), 512; got != want {
-		t.Errorf("%d keys in %d buckets; want %d", n, got, want)
+		t.Errorf("%d keys in %d lines; want %d", n, got, want)
 	}
 	if s.over.n == 0 {
-		t.Errorf("no key of %d in the overflow table; want some, with %d slots per bucket", n, bucketSlots)
+		t.Errorf("no key of %d in the overflow table; want some, with %d slots per line", n, lineSlots)
 	}
-	inBuckets := 0
+	inLines := 0
 	for i := range n {
 		k := strconv.Itoa(i)
 		b, o := where(l, k)
 		if b == o {
-			t.Fatalf("key %s: in its bucket %v, in the overflow table %v; want exactly one", k, b, o)
+			t.Fatalf("key %s: in its line %v, in the overflow table %v; want exactly one", k, b, o)
 		}
 		if b {
-			inBuckets++
+			inLines++
 		}
 		if d, _ := l.AllowAt(t0, k); d.Allowed {
 			t.Errorf("second event of key %s at the same instant allowed; its state was lost", k)
@@ -66,12 +66,12 @@ func TestLocalGrowsKeepingEveryKey(t *testing.T) {
 	if got, want := l.Stats(), (LocalStats{Keys: n, Allowed: n, Denied: n}); got != want {
 		t.Errorf("Stats = %+v; want %+v", got, want)
 	}
-	if inBuckets < n*8/10 {
-		t.Errorf("%d of %d keys in their bucket; want most", inBuckets, n)
+	if inLines < n*8/10 {
+		t.Errorf("%d of %d keys in their line; want most", inLines, n)
 	}
 }
 
-func TestLocalOverflowKeyMovesBackToItsBucket(t *testing.T) {
+func TestLocalOverflowKeyMovesBackToItsLine(t *testing.T) {
 	l := oneShard(PerSecond(1).WithBurst(3))
 	var over string
 	for i := 0; over == ""; i++ {
@@ -81,7 +81,7 @@ func TestLocalOverflowKeyMovesBackToItsBucket(t *testing.T) {
 			over = k
 		}
 	}
-	// Free a slot of its bucket, as a drop would.
+	// Free a slot of its line, as a drop would.
 	h := fix(maphash.String(l.seed, over))
 	s := &l.shards[0]
 	b := s.arr.Load().of(h)
@@ -91,7 +91,7 @@ func TestLocalOverflowKeyMovesBackToItsBucket(t *testing.T) {
 		t.Errorf("second event of %s = %+v; want allowed with 1 remaining", over, d)
 	}
 	if inB, inO := where(l, over); !inB || inO {
-		t.Errorf("after a slot freed up: %s in its bucket %v, in the overflow table %v; want moved to the bucket", over, inB, inO)
+		t.Errorf("after a slot freed up: %s in its line %v, in the overflow table %v; want moved to the line", over, inB, inO)
 	}
 	if d, _ := l.AllowAt(t0, over); !d.Allowed || d.Remaining != 0 {
 		t.Errorf("third event of %s = %+v; want allowed with 0 remaining", over, d)
@@ -108,7 +108,7 @@ func TestLocalCountersFlush(t *testing.T) {
 	l.AllowAt(t0.Add(1e9), "k")
 	// The allowed event flushed both counters; the denied one counted again.
 	if b.allowed != 0 || b.denied != 1 {
-		t.Errorf("bucket counters %d, %d after reaching %d; want flushed to 0, then 1 denial", b.allowed, b.denied, flushAt)
+		t.Errorf("line counters %d, %d after reaching %d; want flushed to 0, then 1 denial", b.allowed, b.denied, flushAt)
 	}
 	want := LocalStats{Keys: 1, Allowed: flushAt, Denied: flushAt}
 	if got := l.Stats(); got != want {
@@ -116,9 +116,9 @@ func TestLocalCountersFlush(t *testing.T) {
 	}
 }
 
-func TestLocalEvictsFromOtherBuckets(t *testing.T) {
-	// With the cap reached and the new key's bucket empty, the victim comes
-	// from another bucket, or from the overflow table.
+func TestLocalEvictsFromOtherLines(t *testing.T) {
+	// With the cap reached and the new key's line empty, the victim comes
+	// from another line, or from the overflow table.
 	l := oneShard(PerSecond(1))
 	for i := range 100 {
 		l.AllowAt(t0, strconv.Itoa(i))
@@ -141,7 +141,7 @@ func TestLocalEvictsFromOtherBuckets(t *testing.T) {
 			t.Fatalf("Len = %d after inserting %s at the cap; want %d", got, k, l.perCap)
 		}
 		if inB, _ := where(l, k); !inB {
-			t.Fatalf("new key %s not in its emptied bucket", k)
+			t.Fatalf("new key %s not in its emptied line", k)
 		}
 	}
 	if st := l.Stats(); st.Evicted != 300 {
@@ -157,10 +157,10 @@ func TestLocalEvictsTheNewKeyWhenTheSampleIsBusy(t *testing.T) {
 	l.perCap = l.Len()
 	s := &l.shards[0]
 	a := s.arr.Load()
-	// A new key whose bucket is empty, every other bucket held elsewhere,
+	// A new key whose line is empty, every other line held elsewhere,
 	// and no key in the overflow table.
 	var k string
-	var b *bucket
+	var b *line
 	for i := 0; ; i++ {
 		k = "new" + strconv.Itoa(i)
 		h := fix(maphash.String(l.seed, k))

@@ -7,35 +7,35 @@ import (
 )
 
 const (
-	// bucketSlots is how many keys a bucket holds in its cache line.
-	bucketSlots = 3
-	// loadFactor is how many keys per bucket a shard holds, on average,
-	// before it doubles its buckets: at 2, about one key in ten waits in
-	// the overflow table; after doubling, about one in fifty.
+	// lineSlots is how many keys a line holds.
+	lineSlots = 3
+	// loadFactor is how many keys per line a shard holds, on average,
+	// before it doubles its lines: at 2, about one key in ten waits in
+	// the overflow table; after doubling, about one in forty.
 	loadFactor = 2
-	// sweepBuckets is how many buckets, besides its own, an insert looks at
+	// sweepLines is how many lines, besides its own, an insert looks at
 	// to drop full buckets and, at the cap, to pick one to evict.
-	sweepBuckets = 3
-	// flushAt is the count at which a bucket moves its decision counters
+	sweepLines = 3
+	// flushAt is the count at which a line moves its decision counters
 	// into its shard's, so that the 32-bit counters never wrap.
 	flushAt = 1 << 31
 )
 
-// A bucket is one cache line: its lock, its decision counters and the states
-// of up to bucketSlots keys. A decision on a key held here writes this line
+// A line is one cache line: its lock, its decision counters and the states
+// of up to lineSlots keys. A decision on a key held here writes this line
 // and no other, so that when two cores decide on keys of one shard, only the
 // line of the key moves between them.
-type bucket struct {
+type line struct {
 	mu sync.Mutex
 	// Decisions made here since the last flush into the shard's counters;
 	// guarded by mu.
 	allowed, denied uint32
-	h               [bucketSlots]uint64 // key hashes, never 0; 0 marks a free slot; guarded by mu
-	tat             [bucketSlots]int64  // theoretical arrival times, ns since Local.base; guarded by mu
+	h               [lineSlots]uint64 // key hashes, never 0; 0 marks a free slot; guarded by mu
+	tat             [lineSlots]int64  // theoretical arrival times, ns since Local.base; guarded by mu
 }
 
 // find returns the slot holding hash h, or -1.
-func (b *bucket) find(h uint64) int {
+func (b *line) find(h uint64) int {
 	for i, x := range b.h {
 		if x == h {
 			return i
@@ -46,7 +46,7 @@ func (b *bucket) find(h uint64) int {
 
 // dropFull deletes the entries whose bucket is full again at now and returns
 // how many it deleted.
-func (b *bucket) dropFull(now int64) (n int) {
+func (b *line) dropFull(now int64) (n int) {
 	for i := range b.h {
 		if b.h[i] != 0 && b.tat[i] <= now {
 			b.h[i] = 0
@@ -57,7 +57,7 @@ func (b *bucket) dropFull(now int64) (n int) {
 }
 
 // oldest returns the occupied slot with the earliest arrival time, or -1.
-func (b *bucket) oldest() int {
+func (b *line) oldest() int {
 	v := -1
 	for i := range b.h {
 		if b.h[i] != 0 && (v < 0 || b.tat[i] < b.tat[v]) {
@@ -67,50 +67,50 @@ func (b *bucket) oldest() int {
 	return v
 }
 
-// A bucketArray is the buckets of a shard: a power of two of them, indexed
+// A lineArray is the lines of a shard: a power of two of them, indexed
 // by a key hash's low bits. A shard replaces its array whole when it grows.
-type bucketArray struct {
-	b []bucket
+type lineArray struct {
+	b []line
 }
 
-func newBucketArray(n int) *bucketArray { return &bucketArray{b: make([]bucket, n)} }
+func newLineArray(n int) *lineArray { return &lineArray{b: make([]line, n)} }
 
-func (a *bucketArray) of(h uint64) *bucket { return &a.b[h&uint64(len(a.b)-1)] }
+func (a *lineArray) of(h uint64) *line { return &a.b[h&uint64(len(a.b)-1)] }
 
 // overflowHash is the hash under which a key is kept in the overflow table:
-// the keys there share their low bits with their bucket's others, so the
+// the keys there share their low bits with their line's others, so the
 // table indexes them by other bits.
 func overflowHash(h uint64) uint64 { return bits.RotateLeft64(h, 32) }
 
 // A localShard is the keys whose hash has the same top bits. Locks are taken
-// in the order growMu, then buckets (in index order when more than one is
-// waited for), then mu; a bucket beyond the first is only ever tried, never
+// in the order growMu, then lines (in index order when more than one is
+// waited for), then mu; a line beyond the first is only ever tried, never
 // waited for.
 type localShard struct {
 	// arr is read by every decision and replaced only when the shard grows:
 	// alone on its cache line, it stays in every core's cache.
-	arr atomic.Pointer[bucketArray]
+	arr atomic.Pointer[lineArray]
 	_   [56]byte
 
 	growMu sync.Mutex // serialises grow and Stats
 
 	mu   sync.Mutex
-	over table // keys whose bucket was full; guarded by mu
-	n    int   // keys held, in the buckets and over; guarded by mu
-	hand int   // the next bucket an insert sweeps; guarded by mu
-	// Counters for Stats, guarded by mu: those the buckets flushed, and
+	over table // keys whose line was full; guarded by mu
+	n    int   // keys held, in the lines and over; guarded by mu
+	hand int   // the next line an insert sweeps; guarded by mu
+	// Counters for Stats, guarded by mu: those the lines flushed, and
 	// the keys dropped and evicted.
 	allowed, denied, dropped, evicted uint64
 	_                                 [24]byte
 }
 
-// lock returns the current array and the locked bucket of hash h.
-func (s *localShard) lock(h uint64) (*bucketArray, *bucket) {
+// lock returns the current array and the locked line of hash h.
+func (s *localShard) lock(h uint64) (*lineArray, *line) {
 	for {
 		a := s.arr.Load()
 		b := a.of(h)
 		b.mu.Lock()
-		// A shard grows holding every bucket of the old array: once this one
+		// A shard grows holding every line of the old array: once this one
 		// is held, a replaced array is seen as replaced.
 		if s.arr.Load() == a {
 			return a, b
@@ -121,7 +121,7 @@ func (s *localShard) lock(h uint64) (*bucketArray, *bucket) {
 
 // flush moves b's decision counters into the shard's. It requires b.mu to be
 // held and s.mu not to be.
-func (s *localShard) flush(b *bucket) {
+func (s *localShard) flush(b *line) {
 	s.mu.Lock()
 	s.allowed += uint64(b.allowed)
 	s.denied += uint64(b.denied)
@@ -130,10 +130,10 @@ func (s *localShard) flush(b *bucket) {
 }
 
 // insert remembers hash h, which is in neither b nor the overflow table,
-// with arrival time tat. It first drops full buckets in b and a few others
+// with arrival time tat. It first drops full buckets in b and a few other lines
 // and, at the cap, evicts the sampled key nearest to full. It reports whether
 // the shard should grow. It requires b.mu and s.mu to be held.
-func (s *localShard) insert(a *bucketArray, b *bucket, h uint64, tat, now int64, capacity int) (grow bool) {
+func (s *localShard) insert(a *lineArray, b *line, h uint64, tat, now int64, capacity int) (grow bool) {
 	d := b.dropFull(now)
 	d += s.sweep(a, b, now)
 	if s.over.n > 0 {
@@ -156,12 +156,12 @@ func (s *localShard) insert(a *bucketArray, b *bucket, h uint64, tat, now int64,
 	return s.n > loadFactor*len(a.b) && loadFactor*len(a.b) < capacity
 }
 
-// sweep drops full buckets in the sweepBuckets buckets after the hand, skipping
-// b and any bucket another goroutine holds, and returns how many keys it
+// sweep drops full buckets in the sweepLines lines after the hand, skipping
+// b and any line another goroutine holds, and returns how many keys it
 // dropped. It requires b.mu and s.mu to be held.
-func (s *localShard) sweep(a *bucketArray, b *bucket, now int64) (n int) {
+func (s *localShard) sweep(a *lineArray, b *line, now int64) (n int) {
 	mask := len(a.b) - 1
-	for range min(sweepBuckets, len(a.b)) {
+	for range min(sweepLines, len(a.b)) {
 		c := &a.b[s.hand&mask]
 		s.hand = (s.hand + 1) & mask
 		if c != b && c.mu.TryLock() {
@@ -172,16 +172,16 @@ func (s *localShard) sweep(a *bucketArray, b *bucket, now int64) (n int) {
 	return n
 }
 
-// evict deletes, of b's keys, those of the next buckets after the hand and a
+// evict deletes, of b's keys, those of the next lines after the hand and a
 // sample of the overflow table, the one with the earliest arrival time: the
 // one nearest to full, whose state is worth least. It looks at least at
-// sweepBuckets buckets besides b, and on until it has a key, skipping buckets
+// sweepLines lines besides b, and on until it has a key, skipping lines
 // another goroutine holds. It reports false, deleting nothing, if it found
 // no key. It requires b.mu and s.mu to be held.
-func (s *localShard) evict(a *bucketArray, b *bucket) bool {
+func (s *localShard) evict(a *lineArray, b *line) bool {
 	best, slot := b, b.oldest() // best is locked
 	mask := len(a.b) - 1
-	for seen := 0; seen < len(a.b) && (seen < sweepBuckets || slot < 0); seen++ {
+	for seen := 0; seen < len(a.b) && (seen < sweepLines || slot < 0); seen++ {
 		c := &a.b[s.hand&mask]
 		s.hand = (s.hand + 1) & mask
 		if c == b || !c.mu.TryLock() {
@@ -213,10 +213,10 @@ func (s *localShard) evict(a *bucketArray, b *bucket) bool {
 	return true
 }
 
-// grow doubles the buckets of a shard whose array is old, unless another
+// grow doubles the lines of a shard whose array is old, unless another
 // goroutine did already. Decisions on the shard wait meanwhile: it costs
 // O(keys in the shard).
-func (s *localShard) grow(old *bucketArray, capacity int) {
+func (s *localShard) grow(old *lineArray, capacity int) {
 	s.growMu.Lock()
 	defer s.growMu.Unlock()
 	if s.arr.Load() != old {
@@ -227,7 +227,7 @@ func (s *localShard) grow(old *bucketArray, capacity int) {
 	}
 	s.mu.Lock()
 	if s.n > loadFactor*len(old.b) && loadFactor*len(old.b) < capacity {
-		a := newBucketArray(2 * len(old.b))
+		a := newLineArray(2 * len(old.b))
 		var over table
 		put := func(h uint64, tat int64) {
 			b := a.of(h)
