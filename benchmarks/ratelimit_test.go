@@ -80,6 +80,26 @@ func BenchmarkTokenBucketAllow(b *testing.B) {
 	}
 }
 
+// rlClockSink keeps BenchmarkClockMonotonic's reads alive.
+var rlClockSink time.Duration
+
+// BenchmarkClockMonotonic is one read of the monotonic clock, time.Since on
+// an instant that carries it: the floor under every decision here that reads
+// the clock, as TokenBucket.Allow and Local.Allow do once each.
+func BenchmarkClockMonotonic(b *testing.B) {
+	b.Run("impl=time.Since", func(b *testing.B) {
+		base := time.Now()
+		var d time.Duration
+		b.ReportAllocs()
+		rlCPU(b, func() {
+			for b.Loop() {
+				d = time.Since(base)
+			}
+		})
+		rlClockSink = d
+	})
+}
+
 func BenchmarkTokenBucketAllowParallel(b *testing.B) {
 	for _, impl := range rlBucketImpls() {
 		b.Run("impl="+impl.name, func(b *testing.B) {

@@ -5,15 +5,15 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
-	"sync"
 	"time"
 )
 
 const (
-	// maxShards bounds how many independently locked tables a Local has.
+	// maxShards bounds how many shards, each growing its own lines, a
+	// Local has.
 	maxShards = 64
-	// sweepSample is how many entries an insert looks at to drop full
-	// buckets and, at the cap, to pick one to evict.
+	// sweepSample is how many entries of an overflow table an insert looks
+	// at to drop full buckets and, at the cap, to pick one to evict.
 	sweepSample = 8
 	// defaultMaxKeys is the cap on keys without WithMaxKeys.
 	defaultMaxKeys = 1 << 20
@@ -27,14 +27,16 @@ type localConfig struct {
 }
 
 // WithMaxKeys caps how many keys a Local remembers at once. It panics if
-// n < 1. Default: 1<<20 (about a million keys, at most 44 MB).
+// n < 1. Default: 1<<20 (about a million keys, at most about 38 MB).
 //
 // At the cap, a new key evicts one remembered key: of a small sample of the
 // new key's shard, the one whose bucket will be full soonest, which is the
 // one whose state is worth least. An evicted key starts again with a full
 // bucket, so under a flood of new keys (rotating IP addresses, say) an old
 // key may get up to Burst events more than its Limit allows; memory stays
-// bounded whatever the traffic.
+// bounded whatever the traffic. Should every key of the sample be in use by
+// another decision at that instant, the new key is the one not remembered,
+// as if evicted at once.
 func WithMaxKeys(n int) Option {
 	if n < 1 {
 		panic("ratelimit: WithMaxKeys needs n >= 1")
@@ -46,16 +48,20 @@ func WithMaxKeys(n int) Option {
 // time, per key. It is safe for concurrent use by multiple goroutines. Its
 // zero value allows nothing; make Locals with NewLocal.
 //
-// Keys live in up to 64 shards, hash tables each behind its own mutex; a key
-// is hashed once per decision and a decision on a known key allocates
-// nothing. A key is remembered by its 64-bit hash (maphash, with a seed
-// chosen per Local), not its text: each costs 22 to 43 bytes whatever its
-// length, and the garbage collector has nothing to scan. Two keys whose
-// hashes collide share one budget; among a million keys that happens with
-// probability about 3·10⁻⁸, and the random seed keeps anyone from aiming
-// for it. A key whose bucket is full again holds no
+// A key is hashed once per decision and lives in a line: one cache line
+// holding a lock, counters and the states of up to three keys, so that a
+// decision on a known key writes that line and no other, and allocates
+// nothing. A key that does not fit waits in its shard's overflow table,
+// behind a second lock, until its line has room. Each of up to 64 shards
+// doubles its lines as its keys outgrow them, holding up decisions on that
+// shard alone meanwhile. A key is remembered by its 64-bit hash (maphash,
+// with a seed chosen per Local), not its text: each costs 32 to 64 bytes
+// whatever its length, and the garbage collector has nothing to scan. Two
+// keys whose hashes collide share one budget; among a million keys that
+// happens with probability about 3·10⁻⁸, and the random seed keeps anyone
+// from aiming for it. A key whose bucket is full again holds no
 // information and is forgotten: each insert of a new key looks at a few
-// entries of its shard and drops the full ones, so memory follows the number
+// lines of its shard and drops the full ones, so memory follows the number
 // of keys that are actually limited, with no background goroutine and no
 // stop-the-world sweep. WithMaxKeys puts a hard cap on it.
 //
@@ -76,21 +82,37 @@ type Local struct {
 
 var _ Limiter = (*Local)(nil)
 
-type localShard struct {
-	mu sync.Mutex
-	t  table // theoretical arrival time per key, ns since base; guarded by mu
-	// Counters for Stats, guarded by mu: a decision already holds the lock,
-	// so counting costs an increment on a line it has just written.
-	allowed, denied, dropped, evicted uint64
-	_                                 [48]byte // keeps neighbouring shards' locks off one cache line
-}
-
 // gcra is a Limit in the nanosecond units the keyed decisions work in.
 type gcra struct {
-	inf  bool  // Rate is Inf: allow everything
-	none bool  // Rate is 0 (or less): allow nothing
-	iv   int64 // ns per event
-	tau  int64 // Burst·iv
+	inf  bool   // Rate is Inf: allow everything
+	none bool   // Rate is 0 (or less): allow nothing
+	iv   int64  // ns per event
+	tau  int64  // Burst·iv
+	maxN int64  // the largest n whose n·iv does not saturate
+	inv  uint64 // ⌊(2⁶⁴-1)/iv⌋, to divide by iv without a division
+}
+
+// events returns x/iv, the number of events x ns of budget buys, rounded
+// toward zero. For 0 <= x < 2⁶² it multiplies by inv instead of dividing,
+// which takes several times longer: ⌊x·inv/2⁶⁴⌋ falls short of x/iv by less
+// than one, so it is the quotient or one less.
+func (g *gcra) events(x int64) int {
+	if x < 0 || x >= 1<<62 {
+		return int(x / g.iv)
+	}
+	q, _ := bits.Mul64(uint64(x), g.inv)
+	if int64(q+1)*g.iv <= x {
+		q++
+	}
+	return int(q)
+}
+
+// cost returns n·iv, saturated as satMul does, without satMul's division.
+func (g *gcra) cost(n int) int64 {
+	if int64(n) > g.maxN {
+		return maxNanos
+	}
+	return int64(n) * g.iv
 }
 
 func newGCRA(l Limit) gcra {
@@ -102,8 +124,8 @@ func newGCRA(l Limit) gcra {
 	}
 	iv := math.Round(1e9 / float64(l.Rate))
 	iv = min(max(iv, 1), maxNanos)
-	g := gcra{iv: int64(iv)}
-	g.tau = satMul(g.iv, int64(max(l.Burst, 0)))
+	g := gcra{iv: int64(iv), maxN: maxNanos / int64(iv), inv: math.MaxUint64 / uint64(iv)}
+	g.tau = g.cost(max(l.Burst, 0))
 	return g
 }
 
@@ -128,6 +150,9 @@ func NewLocal(limit Limit, opts ...Option) *Local {
 		mask:   uint64(n - 1),
 		perCap: c.maxKeys / n,
 	}
+	for i := range l.shards {
+		l.shards[i].arr.Store(newLineArray(1))
+	}
 	return l
 }
 
@@ -141,7 +166,7 @@ func (l *Local) Len() int {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		n += s.t.n
+		n += s.n
 		s.mu.Unlock()
 	}
 	return n
@@ -169,20 +194,34 @@ type LocalStats struct {
 }
 
 // Stats returns a snapshot of the Local's counters. It locks each shard in
-// turn, as Len does, so the counts are consistent per shard but not across
-// shards. The counters are kept per shard under the lock every decision
-// takes anyway, so keeping them costs a decision nothing measurable.
+// turn, every line of it at once, so the counts are consistent per shard
+// but not across shards; decisions on a shard wait meanwhile, and the call
+// costs O(keys). The counters are kept per line under the lock every
+// decision takes anyway, so keeping them costs a decision nothing
+// measurable.
 func (l *Local) Stats() LocalStats {
 	var st LocalStats
 	for i := range l.shards {
 		s := &l.shards[i]
+		s.growMu.Lock()
+		a := s.arr.Load()
+		for j := range a.b {
+			a.b[j].mu.Lock()
+		}
 		s.mu.Lock()
-		st.Keys += s.t.n
+		st.Keys += s.n
 		st.Allowed += s.allowed
 		st.Denied += s.denied
 		st.Dropped += s.dropped
 		st.Evicted += s.evicted
 		s.mu.Unlock()
+		for j := range a.b {
+			b := &a.b[j]
+			st.Allowed += uint64(b.allowed)
+			st.Denied += uint64(b.denied)
+			b.mu.Unlock()
+		}
+		s.growMu.Unlock()
 	}
 	return st
 }
@@ -194,11 +233,12 @@ func (l *Local) Allow(ctx context.Context, key string) (Decision, error) {
 
 // AllowN is AllowNAt(time.Now(), key, n), reading only the monotonic clock.
 // It never blocks and ignores ctx; its errors are those of AllowNAt.
-func (l *Local) AllowN(_ context.Context, key string, n int) (Decision, error) {
-	if err := l.check(key, n); err != nil {
-		return Decision{}, err
+func (l *Local) AllowN(_ context.Context, key string, n int) (d Decision, err error) {
+	v, err := l.decide(clampNanos(time.Since(l.base)), key, n)
+	if err == nil {
+		v.fill(&d, l.limit)
 	}
-	return l.decide(clampNanos(time.Since(l.base)), key, n), nil
+	return d, err
 }
 
 // AllowAt is AllowNAt(now, key, 1).
@@ -210,11 +250,12 @@ func (l *Local) AllowAt(now time.Time, key string) (Decision, error) {
 // counts them. n = 0 counts nothing and reports the key's state. It returns
 // ErrEmptyKey, ErrNegativeN, or ErrExceedsBurst for n > Burst (unless the
 // Rate is Inf), with a zero Decision.
-func (l *Local) AllowNAt(now time.Time, key string, n int) (Decision, error) {
-	if err := l.check(key, n); err != nil {
-		return Decision{}, err
+func (l *Local) AllowNAt(now time.Time, key string, n int) (d Decision, err error) {
+	v, err := l.decide(clampNanos(now.Sub(l.base)), key, n)
+	if err == nil {
+		v.fill(&d, l.limit)
 	}
-	return l.decide(clampNanos(now.Sub(l.base)), key, n), nil
+	return d, err
 }
 
 func (l *Local) check(key string, n int) error {
@@ -229,69 +270,102 @@ func (l *Local) check(key string, n int) error {
 	return nil
 }
 
-func (l *Local) decide(now int64, key string, n int) Decision {
+// A verdict is a Decision but for its Limit. It has few enough fields to
+// live in registers: a Decision does not, and copying one out of a callee's
+// frame costs more than a decision on a known key.
+type verdict struct {
+	allowed      bool
+	remaining    int
+	retry, reset time.Duration
+}
+
+// fill sets d to the Decision of v under limit, field by field: assigning a
+// whole Decision would copy it through a temporary.
+func (v verdict) fill(d *Decision, limit Limit) {
+	d.Allowed, d.Remaining, d.RetryAfter, d.ResetAfter, d.Limit = v.allowed, v.remaining, v.retry, v.reset, limit
+}
+
+// decide is AllowNAt at now, in ns since l.base, but for the Limit in the
+// Decision.
+func (l *Local) decide(now int64, key string, n int) (verdict, error) {
+	if err := l.check(key, n); err != nil {
+		return verdict{}, err
+	}
 	g := &l.g
 	switch {
 	case g.inf:
-		return Decision{Allowed: true, Remaining: l.limit.Burst, Limit: l.limit}
+		return verdict{allowed: true, remaining: l.limit.Burst}, nil
 	case g.none || g.iv == 0: // g.iv is 0 only in a zero Local
 		if n == 0 {
-			return Decision{Allowed: true, Limit: l.limit}
+			return verdict{allowed: true}, nil
 		}
-		return Decision{RetryAfter: InfDuration, Limit: l.limit}
+		return verdict{retry: InfDuration}, nil
 	}
-	need := satMul(g.iv, int64(n))
-	h := maphash.String(l.seed, key)
+	need := g.cost(n)
+	h := fix(maphash.String(l.seed, key))
 	s := &l.shards[l.shardIndex(h)]
-	s.mu.Lock()
-	i := s.t.find(h)
+	a, b := s.lock(h)
 	var debt int64 // how far the arrival time runs ahead of now
-	if i >= 0 {
-		debt = max(s.t.e[i].tat-now, 0)
+	slot, o := b.find(h), -1
+	if slot >= 0 {
+		debt = max(b.tat[slot]-now, 0)
+	} else {
+		// Not in its line: in the overflow table, or new.
+		s.mu.Lock()
+		if o = s.over.find(overflowHash(h)); o >= 0 {
+			debt = max(s.over.e[o].tat-now, 0)
+		}
 	}
-	if debt > g.tau-need {
-		s.denied++
+	allowed := debt <= g.tau-need
+	grow := false
+	if allowed && n > 0 {
+		tat := now + debt + need
+		switch {
+		case slot >= 0:
+			b.tat[slot] = tat
+		case o < 0:
+			grow = s.insert(a, b, h, tat, now, l.perCap)
+		case b.find(0) >= 0:
+			// Its line has room again: move the key back into it.
+			s.over.del(o)
+			i := b.find(0)
+			b.h[i], b.tat[i] = h, tat
+		default:
+			s.over.e[o].tat = tat
+		}
+	}
+	if slot < 0 {
 		s.mu.Unlock()
-		return Decision{
-			Remaining:  int((g.tau - debt) / g.iv),
-			RetryAfter: time.Duration(debt + need - g.tau),
-			ResetAfter: time.Duration(debt),
-			Limit:      l.limit,
+	}
+	switch {
+	case !allowed:
+		if b.denied++; b.denied == flushAt {
+			s.flush(b)
+		}
+	case n > 0:
+		if b.allowed++; b.allowed == flushAt {
+			s.flush(b)
 		}
 	}
-	if n > 0 {
-		s.allowed++
-		if i >= 0 {
-			s.t.e[i].tat = now + debt + need
-		} else {
-			s.insert(h, now+need, now, l.perCap)
-		}
+	b.mu.Unlock()
+	if grow {
+		s.grow(a, l.perCap)
 	}
-	s.mu.Unlock()
+	if !allowed {
+		return verdict{
+			remaining: g.events(g.tau - debt),
+			retry:     time.Duration(debt + need - g.tau),
+			reset:     time.Duration(debt),
+		}, nil
+	}
 	debt += need
-	return Decision{
-		Allowed:    true,
-		Remaining:  int((g.tau - debt) / g.iv),
-		ResetAfter: time.Duration(debt),
-		Limit:      l.limit,
-	}
+	return verdict{
+		allowed:   true,
+		remaining: g.events(g.tau - debt),
+		reset:     time.Duration(debt),
+	}, nil
 }
 
 // shardIndex returns the shard of the key whose hash is h. Shards take the
-// hash's top bits, tables its bottom ones.
+// hash's top bits, buckets its bottom ones.
 func (l *Local) shardIndex(h uint64) uint64 { return (h >> 58) & l.mask }
-
-// insert adds a new key, first dropping full buckets among a few entries
-// and, at the cap, evicting the sampled entry nearest to full. It requires
-// s.mu to be held.
-func (s *localShard) insert(h uint64, tat, now int64, capacity int) {
-	t := &s.t
-	if t.n >= sweepSample || t.n >= capacity {
-		s.dropped += uint64(t.sweep(now))
-		if t.n >= capacity {
-			t.evict()
-			s.evicted++
-		}
-	}
-	t.insert(h, tat)
-}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"math"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"sync"
@@ -131,14 +133,13 @@ func TestLocalMaxKeys(t *testing.T) {
 	one.AllowNAt(t0, "b", 1) // nearest to full
 	one.AllowNAt(t0, "c", 2)
 	one.AllowNAt(t0, "d", 1)
-	s := &one.shards[0]
 	for _, k := range []string{"a", "c", "d"} {
 		if d, _ := one.AllowNAt(t0, k, 0); d.Remaining == 5 {
 			t.Errorf("key %s was evicted; want b, the one nearest to full, evicted", k)
 		}
 	}
-	if d, _ := one.AllowNAt(t0, "b", 0); d.Remaining != 5 || s.t.n != 3 {
-		t.Errorf("b has %d remaining and the shard %d keys; want b evicted (5) and 3 keys", d.Remaining, s.t.n)
+	if d, _ := one.AllowNAt(t0, "b", 0); d.Remaining != 5 || one.Len() != 3 {
+		t.Errorf("b has %d remaining and the shard %d keys; want b evicted (5) and 3 keys", d.Remaining, one.Len())
 	}
 	defer func() {
 		if recover() == nil {
@@ -250,5 +251,25 @@ func TestLocalZeroValue(t *testing.T) {
 	}
 	if d, err := l.Allow(context.Background(), "k"); !errors.Is(err, ErrExceedsBurst) || d.Allowed {
 		t.Errorf("zero Local Allow = %+v, %v; want ErrExceedsBurst", d, err)
+	}
+}
+
+func TestGCRAEventsMatchesDivision(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	ivs := []int64{1, 2, 3, 7, 1000, 999_999_937, 1e9, 3_600_000_000_000, maxNanos / 3, maxNanos}
+	for range 2000 {
+		ivs = append(ivs, 1+r.Int64N(maxNanos))
+	}
+	for _, iv := range ivs {
+		g := gcra{iv: iv, inv: math.MaxUint64 / uint64(iv)}
+		xs := []int64{0, 1, iv - 1, iv, iv + 1, 2*iv - 1, maxNanos, maxNanos - 1, 1<<62 - 1, 1 << 62, -1, -iv - 1}
+		for range 50 {
+			xs = append(xs, r.Int64N(maxNanos+1), r.Int64N(1<<62))
+		}
+		for _, x := range xs {
+			if got, want := g.events(x), int(x/iv); got != want {
+				t.Fatalf("events(%d) with iv %d = %d; want %d", x, iv, got, want)
+			}
+		}
 	}
 }

@@ -105,11 +105,14 @@ func (t *table) sweep(now int64) (deleted int) {
 	return deleted
 }
 
-// evict deletes, of the occupied slots among the next sweepSample after the
-// hand (or the first occupied one beyond), the entry with the earliest
-// arrival time: the one nearest to full, whose state is worth least. The
-// table must not be empty.
-func (t *table) evict() {
+// oldest returns, of the occupied slots among the next sweepSample after the
+// hand (or the first occupied one beyond), the one with the earliest arrival
+// time: the one nearest to full, whose state is worth least. It returns -1
+// if the table is empty.
+func (t *table) oldest() int {
+	if t.n == 0 {
+		return -1
+	}
 	mask := len(t.e) - 1
 	victim := -1
 	seen := 0
@@ -119,5 +122,5 @@ func (t *table) evict() {
 			victim = i
 		}
 	}
-	t.del(victim)
+	return victim
 }

@@ -43,7 +43,7 @@ func TestTableMatchesMap(t *testing.T) {
 					}
 				}
 			case op < 9 && tb.n > 0:
-				tb.evict()
+				tb.del(tb.oldest())
 				for k := range ref {
 					if tb.find(hash(k)) < 0 {
 						delete(ref, k)
