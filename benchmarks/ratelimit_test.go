@@ -2,7 +2,6 @@ package benchmarks
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -345,34 +344,6 @@ func BenchmarkRatelimitRedisParallel(b *testing.B) {
 	}
 }
 
-// rlInterleaved times impls in alternation, block after block, so that a
-// change in the machine's load falls on all of them alike, and reports each
-// one's median time per call over its blocks as "<name>-ns/op": a block that
-// another process's time slice landed in counts once, not by its length. On
-// a shared machine these ratios are steadier than those of separate
-// sub-benchmarks. sec/op is the time of one round of a block of each.
-func rlInterleaved(b *testing.B, block int, impls []string, call func(impl int)) {
-	blocks := make([][]time.Duration, len(impls))
-	round := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		round++
-		for k := range impls {
-			i := (k + round) % len(impls) // rotate who goes first
-			start := time.Now()
-			for range block {
-				call(i)
-			}
-			blocks[i] = append(blocks[i], time.Since(start))
-		}
-	}
-	for i, name := range impls {
-		slices.Sort(blocks[i])
-		median := blocks[i][len(blocks[i])/2]
-		b.ReportMetric(float64(median.Nanoseconds())/float64(block), name+"-ns/op")
-	}
-}
-
 // BenchmarkTokenBucketAllowInterleaved is BenchmarkTokenBucketAllow with the
 // implementations interleaved in blocks of 1,000 calls.
 func BenchmarkTokenBucketAllowInterleaved(b *testing.B) {
@@ -382,7 +353,7 @@ func BenchmarkTokenBucketAllowInterleaved(b *testing.B) {
 	for i, impl := range impls {
 		names[i], allows[i] = impl.name, impl.allow()
 	}
-	rlInterleaved(b, 1000, names, func(i int) { allows[i]() })
+	interleaved(b, 1000, names, func(i int) { allows[i]() })
 }
 
 // BenchmarkRatelimitKeyedInterleaved is BenchmarkRatelimitKeyed with the
@@ -401,7 +372,7 @@ func BenchmarkRatelimitKeyedInterleaved(b *testing.B) {
 		names[i], allows[i] = impl.name, allow
 	}
 	next := make([]int, len(impls))
-	rlInterleaved(b, 1000, names, func(i int) {
+	interleaved(b, 1000, names, func(i int) {
 		allows[i](ctx, rlKeys[next[i]%rlNumKeys])
 		next[i]++
 	})
@@ -417,7 +388,7 @@ func BenchmarkRatelimitRedisInterleaved(b *testing.B) {
 		names[i] = impl.name
 		impl.call(ctx, "k")
 	}
-	rlInterleaved(b, 1, names, func(i int) {
+	interleaved(b, 1, names, func(i int) {
 		if err := impls[i].call(ctx, "k"); err != nil {
 			b.Fatal(err)
 		}
