@@ -379,9 +379,19 @@ func BenchmarkRatelimitKeyedInterleaved(b *testing.B) {
 }
 
 // BenchmarkRatelimitRedisInterleaved is BenchmarkRatelimitRedis with the
-// implementations interleaved call by call.
+// implementations interleaved call by call, beside a second floor, "script":
+// a Lua script that only reads the server's clock, GETs the key and SETs it
+// with PX, the least a GCRA decision shared through Redis does in one round
+// trip (PING is the floor of any round trip).
 func BenchmarkRatelimitRedisInterleaved(b *testing.B) {
-	_, impls := rlRedisImpls(b)
+	rdb, impls := rlRedisImpls(b)
+	floor := redis.NewScript(`redis.call('TIME') redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], ARGV[1], 'PX', 1000) return 1`)
+	impls = append(impls, struct {
+		name string
+		call func(context.Context, string) error
+	}{"script", func(ctx context.Context, key string) error {
+		return floor.Run(ctx, rdb, []string{"floor:" + key}, "1764300000000000").Err()
+	}})
 	names := make([]string, len(impls))
 	ctx := context.Background()
 	for i, impl := range impls {
