@@ -27,6 +27,25 @@ const fieldsPerMix = 10
 // bitsPerWord is how many of a key's bits share a word of its block.
 const bitsPerWord = 3
 
+// A bitWalk yields the positions, within their words, of a key's bits one
+// after another: the 6-bit fields of h·mix from the top, then of h·mix², ten
+// to a product. It inlines, so the loops over it call nothing.
+type bitWalk struct{ z, y uint64 }
+
+func walk(h uint64) bitWalk { return bitWalk{h * mix, h * mix} }
+
+// next returns the position (0 to 63) of bit i, which must follow the bit
+// the previous call returned.
+func (w *bitWalk) next(i int) uint64 {
+	if i > 0 && i%fieldsPerMix == 0 {
+		w.z *= mix
+		w.y = w.z
+	}
+	p := w.y >> 58
+	w.y <<= 6
+	return p
+}
+
 // Locate returns the block of hash h and the positions (0 to 511) of the K
 // bits it sets there, appended to dst[:0]. Bit i of a block is bit i%64 of
 // its word i/64; positions 3j, 3j+1 and 3j+2 share a word. Package redisbloom
@@ -35,15 +54,9 @@ func (g Geometry) Locate(h uint64, dst []uint16) (block uint64, pos []uint16) {
 	block = blockIndex(h, g.Blocks)
 	w0, s := wordSteps(h)
 	pos = dst[:0]
-	z := h * mix
-	y := z
+	bw := walk(h)
 	for i := range g.K {
-		if i > 0 && i%fieldsPerMix == 0 {
-			z *= mix
-			y = z
-		}
-		pos = append(pos, uint16(wordOf(w0, s, i)<<6|uint32(y>>58)))
-		y <<= 6
+		pos = append(pos, uint16(wordOf(w0, s, i)<<6|uint32(bw.next(i))))
 	}
 	return block, pos
 }
@@ -81,15 +94,9 @@ func blockIndex(h, blocks uint64) uint64 {
 // masks6.
 func masks(h uint64, k int) (m [blockWords]uint64) {
 	w0, s := wordSteps(h)
-	z := h * mix
-	y := z
+	bw := walk(h)
 	for i := range k {
-		if i > 0 && i%fieldsPerMix == 0 {
-			z *= mix
-			y = z
-		}
-		m[wordOf(w0, s, i)] |= 1 << (y >> 58)
-		y <<= 6
+		m[wordOf(w0, s, i)] |= 1 << bw.next(i)
 	}
 	return m
 }
@@ -148,15 +155,9 @@ func (f *Filter) missing(h uint64) uint64 {
 	}
 	// Bit by bit, without the array of masks, so that missing calls nothing
 	// and needs no stack frame.
-	z := h * mix
-	y := z
+	bw := walk(h)
 	for i := range f.geom.K {
-		if i > 0 && i%fieldsPerMix == 0 {
-			z *= mix
-			y = z
-		}
-		miss |= 1 << (y >> 58) &^ atomic.LoadUint64(&b[wordOf(w0, s, i)])
-		y <<= 6
+		miss |= 1 << bw.next(i) &^ atomic.LoadUint64(&b[wordOf(w0, s, i)])
 	}
 	return miss
 }
@@ -206,15 +207,9 @@ func (f *Filter) addHash(h uint64) bool {
 	// The masks as masks computes them, written out so that addHash calls
 	// nothing.
 	var m [blockWords]uint64
-	z := h * mix
-	y := z
+	bw := walk(h)
 	for i := range f.geom.K {
-		if i > 0 && i%fieldsPerMix == 0 {
-			z *= mix
-			y = z
-		}
-		m[wordOf(w0, s, i)] |= 1 << (y >> 58)
-		y <<= 6
+		m[wordOf(w0, s, i)] |= 1 << bw.next(i)
 	}
 	var miss uint64
 	for w := range blockWords {

@@ -191,20 +191,14 @@ func (s *Scalable) TestHash(h uint64) bool {
 			y <<= 3 * 6
 		}
 	} else {
-		z := h * mix
-		y := z
+		bw := walk(h)
 		for i := range k {
-			if i > 0 && i%fieldsPerMix == 0 {
-				z *= mix
-				y = z
-			}
 			// Past K = 24 the groups of three wrap round the eight
 			// words: group j+8 lands in group j's word (the stride is
 			// odd), so its bits join that mask.
 			j := i / bitsPerWord & 7
-			mask[j] |= 1 << (y >> 58)
+			mask[j] |= 1 << bw.next(i)
 			word[j] = wordOf(w0, step, i)
-			y <<= 6
 		}
 	}
 	for i := len(st) - 1; i >= 0; i-- {

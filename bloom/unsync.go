@@ -64,17 +64,11 @@ func (u *Unsync) addHash(h uint64) bool {
 		return miss != 0
 	}
 	// Bit by bit, as Filter.missing, so that addHash calls nothing.
-	z := h * mix
-	y := z
+	bw := walk(h)
 	for i := range u.geom.K {
-		if i > 0 && i%fieldsPerMix == 0 {
-			z *= mix
-			y = z
-		}
-		w := &b[wordOf(w0, s, i)]
-		miss |= 1 << (y >> 58) &^ *w
-		*w |= 1 << (y >> 58)
-		y <<= 6
+		w, m := &b[wordOf(w0, s, i)], uint64(1)<<bw.next(i)
+		miss |= m &^ *w
+		*w |= m
 	}
 	return miss != 0
 }
@@ -97,15 +91,9 @@ func (u *Unsync) TestHash(h uint64) bool {
 		}
 		return miss == 0
 	}
-	z := h * mix
-	y := z
+	bw := walk(h)
 	for i := range u.geom.K {
-		if i > 0 && i%fieldsPerMix == 0 {
-			z *= mix
-			y = z
-		}
-		miss |= 1 << (y >> 58) &^ b[wordOf(w0, s, i)]
-		y <<= 6
+		miss |= 1 << bw.next(i) &^ b[wordOf(w0, s, i)]
 	}
 	return miss == 0
 }
