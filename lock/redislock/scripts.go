@@ -86,8 +86,9 @@ if redis.call('HSET', KEYS[4], ARGV[1], dl) == 1 then
 end
 redis.call('PEXPIRE', KEYS[3], 2 * tonumber(ARGV[3]) + tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[4], 2 * tonumber(ARGV[3]) + tonumber(ARGV[2]))
-if string.byte(v, 1) ~= 43 then redis.call('SET', KEYS[1], '+' .. v, 'KEEPTTL') end
-return {0, redis.call('PTTL', KEYS[1])}
+local pttl = redis.call('PTTL', KEYS[1])
+if string.byte(v, 1) ~= 43 and pttl > 0 then redis.call('SET', KEYS[1], '+' .. v, 'PX', pttl) end
+return {0, pttl}
 `)
 
 // releaseScript releases the lock if ARGV[1] holds it: the holder passes
