@@ -22,7 +22,9 @@ import (
 // instructions dominate the cost of a concurrent Add; Unsync drops them for
 // one goroutine at a time (see BenchmarkFilterAdd, which also measures the
 // alternative of a spin lock per block: one locked instruction to lock, but
-// Go's atomic stores are locked too, and it was slower).
+// Go's atomic stores are locked too, and it was slower). From several cores
+// at once, an Add of a new key mostly waits for its block's cache line to
+// come from the core that wrote it last.
 //
 // Its zero value is not usable; create one with New or NewGeometry.
 type Filter struct {
