@@ -4,10 +4,10 @@
 //
 // A Snowflake issues IDs for one worker ID. Next is lock-free (the time and
 // sequence live in one atomic word, moved by one atomic add within a tick)
-// and its IDs are strictly increasing. It reads the monotonic clock, so steps
-// of the wall clock while the process runs cannot make it repeat itself. When a tick's
-// sequence is used up it borrows the following ticks, at most MaxLead ahead
-// of the clock, and then waits (up to MaxWait) or returns ErrExhausted.
+// and its IDs are strictly increasing. It reads the monotonic clock, which a
+// step of the wall clock cannot move back. When a tick's sequence is used up
+// it borrows the following ticks, at most MaxLead ahead of the clock, and then
+// waits (up to MaxWait) or returns ErrExhausted.
 // NextAt takes the time explicitly: a time earlier than one already seen is a
 // clock stepping back, absorbed by a logical clock up to MaxSkew, past which
 // NextAt returns ErrClockBackwards. WithCoarseClock trades a tick of time
@@ -20,10 +20,10 @@
 // (ErrLeaseLost) rather than risk a duplicate. A worker ID must not be reused
 // within MaxLead of its previous holder stopping.
 //
-// An ID prints in decimal (String, and JSON as a string, since JavaScript
-// loses integers above 2^53), in sortable Crockford base32 (Base32) and in
-// sortable base58 (Base58); ParseID, ParseBase32 and ParseBase58 read them
-// back and reject anything else with an error wrapping ErrInvalidID.
+// An ID prints in decimal (String; JSON as a string, since JavaScript loses
+// integers above 2^53), sortable base32 and base58, and bwmarrin/snowflake's
+// base36; ParseID, ParseBase32, ParseBase58 and ParseBase36 read them back,
+// rejecting anything else with an error wrapping ErrInvalidID.
 //
 // Monitoring: Snowflake.Stats counts the rare events of Next and NextAt
 // (waits, ticks borrowed ahead of the clock, clock regressions, errors) and

@@ -33,15 +33,16 @@ func ExampleLayout_Decode() {
 
 func ExampleID_forms() {
 	id := idgen.ID(384855913267228675)
-	fmt.Println(id.String(), id.Base32(), id.Base58())
+	fmt.Println(id.String(), id.Base32(), id.Base58(), id.Base36())
 	b32, _ := idgen.ParseBase32(id.Base32())
 	b58, _ := idgen.ParseBase58(id.Base58())
-	fmt.Println(b32 == id, b58 == id)
+	b36, _ := idgen.ParseBase36(id.Base36())
+	fmt.Println(b32 == id, b58 == id, b36 == id)
 	_, err := idgen.ParseBase58("0OIl")
 	fmt.Println(err)
 	// Output:
-	// 384855913267228675 0ANT8D8000W03 1tpCwEyGKLv
-	// true true
+	// 384855913267228675 0ANT8D8000W03 1tpCwEyGKLv 2x9g19sq3a4j
+	// true true true
 	// idgen: invalid id: base58 "0OIl": invalid character '0' at offset 0
 }
 

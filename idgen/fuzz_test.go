@@ -40,6 +40,10 @@ func FuzzParseBase58(f *testing.F) {
 	fuzzParser(f, ParseBase58, ID.Base58, "11111111111", "NQm6nKp8qFC", "NQm6nKp8qFD", "0OIl", "")
 }
 
+func FuzzParseBase36(f *testing.F) {
+	fuzzParser(f, ParseBase36, ID.Base36, "0", "1y2p0ij32e8e7", "1Y2P0IJ32E8E8", "0000000000000", "-1", "+1", "z_", "")
+}
+
 func FuzzUnmarshalJSON(f *testing.F) {
 	for _, s := range []string{`"1"`, `1`, `"9223372036854775807"`, `null`, `"`, `""`, `"1`, `1.0`} {
 		f.Add([]byte(s))

@@ -166,6 +166,44 @@ func ParseBase58(s string) (ID, error) {
 	return ID(v), nil
 }
 
+// Base36 returns id in base36, lower case and without padding, as
+// strconv.FormatInt(id, 36) and bwmarrin/snowflake's Base36 write it. Unlike
+// Base32 and Base58, its strings do not sort as the IDs do.
+func (id ID) Base36() string { return strconv.FormatInt(int64(id), 36) }
+
+// AppendBase36 appends the Base36 form of id to dst and returns the result.
+func (id ID) AppendBase36(dst []byte) []byte { return strconv.AppendInt(dst, int64(id), 36) }
+
+// Base36MaxLen is the length of the longest base36 form of an ID.
+const Base36MaxLen = 13
+
+// ParseBase36 parses base36 of 1 to Base36MaxLen characters, digits and
+// letters of either case, leading zeros allowed, no sign: what Base36 and
+// bwmarrin/snowflake's Base36 write. Its error wraps ErrInvalidID and names
+// the offending character.
+func ParseBase36(s string) (ID, error) {
+	if s == "" || len(s) > Base36MaxLen {
+		return 0, fmt.Errorf("%w: base36 %q: length %d; want 1 to %d", ErrInvalidID, s, len(s), Base36MaxLen)
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		var d uint64
+		switch c := s[i] | 0x20; { // lower case; digits are unchanged
+		case '0' <= s[i] && s[i] <= '9':
+			d = uint64(s[i] - '0')
+		case 'a' <= c && c <= 'z':
+			d = uint64(c-'a') + 10
+		default:
+			return 0, fmt.Errorf("%w: base36 %q: invalid character %q at offset %d", ErrInvalidID, s, s[i], i)
+		}
+		if v > (1<<63-1-d)/36 {
+			return 0, fmt.Errorf("%w: base36 %q: out of range", ErrInvalidID, s)
+		}
+		v = v*36 + d
+	}
+	return ID(v), nil
+}
+
 // MarshalText returns id in decimal. It implements encoding.TextMarshaler.
 func (id ID) MarshalText() ([]byte, error) { return strconv.AppendInt(nil, int64(id), 10), nil }
 

@@ -16,14 +16,14 @@ import (
 
 func TestFormsKnownValues(t *testing.T) {
 	for _, tc := range []struct {
-		id            ID
-		dec, b32, b58 string
+		id                 ID
+		dec, b32, b58, b36 string
 	}{
-		{0, "0", "0000000000000", "11111111111"},
-		{1, "1", "0000000000001", "11111111112"},
-		{31, "31", "000000000000Z", "1111111111Y"},
-		{58, "58", "000000000001T", "11111111121"},
-		{math.MaxInt64, "9223372036854775807", "7ZZZZZZZZZZZZ", "NQm6nKp8qFC"},
+		{0, "0", "0000000000000", "11111111111", "0"},
+		{1, "1", "0000000000001", "11111111112", "1"},
+		{31, "31", "000000000000Z", "1111111111Y", "v"},
+		{58, "58", "000000000001T", "11111111121", "1m"},
+		{math.MaxInt64, "9223372036854775807", "7ZZZZZZZZZZZZ", "NQm6nKp8qFC", "1y2p0ij32e8e7"},
 	} {
 		if got := tc.id.String(); got != tc.dec {
 			t.Errorf("ID(%d).String() = %q; want %q", int64(tc.id), got, tc.dec)
@@ -34,9 +34,20 @@ func TestFormsKnownValues(t *testing.T) {
 		if got := tc.id.Base58(); got != tc.b58 {
 			t.Errorf("ID(%d).Base58() = %q; want %q", int64(tc.id), got, tc.b58)
 		}
-		for name, parse := range map[string]func(string) (ID, error){
-			tc.dec: ParseID, tc.b32: ParseBase32, tc.b58: ParseBase58,
+		if got := tc.id.Base36(); got != tc.b36 {
+			t.Errorf("ID(%d).Base36() = %q; want %q", int64(tc.id), got, tc.b36)
+		}
+		if got := string(tc.id.AppendBase36([]byte("x"))); got != "x"+tc.b36 {
+			t.Errorf("ID(%d).AppendBase36(x) = %q; want %q", int64(tc.id), got, "x"+tc.b36)
+		}
+		for _, p := range []struct {
+			in    string
+			parse func(string) (ID, error)
+		}{
+			{tc.dec, ParseID}, {tc.b32, ParseBase32}, {tc.b58, ParseBase58},
+			{tc.b36, ParseBase36}, {strings.ToUpper(tc.b36), ParseBase36},
 		} {
+			name, parse := p.in, p.parse
 			if got, err := parse(name); err != nil || got != tc.id {
 				t.Errorf("parse %q = %v, %v; want %v", name, got, err, tc.id)
 			}
@@ -84,6 +95,13 @@ func TestParsersRejectBadInput(t *testing.T) {
 		{ParseBase58, "11l", "invalid character 'l'"},
 		{ParseBase58, "NQm6nKp8qFD", "out of range"},
 		{ParseBase58, "zzzzzzzzzzz", "out of range"},
+		{ParseBase36, "", "length 0"},
+		{ParseBase36, "00000000000000", "length 14"},
+		{ParseBase36, "-1", "invalid character '-' at offset 0"},
+		{ParseBase36, "+1", "invalid character '+'"},
+		{ParseBase36, "1_0", "invalid character '_' at offset 1"},
+		{ParseBase36, "1y2p0ij32e8e8", "out of range"},
+		{ParseBase36, "zzzzzzzzzzzzz", "out of range"},
 	} {
 		id, err := tc.parse(tc.in)
 		if !errors.Is(err, ErrInvalidID) || !strings.Contains(err.Error(), tc.msg) {
