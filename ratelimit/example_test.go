@@ -58,6 +58,26 @@ func ExampleLocal() {
 	// t=30s allowed=true  remaining=0 retry-after=0s
 }
 
+// A batch job sends what its budget allows now and keeps the rest for later,
+// as with go-redis/redis_rate's AllowAtMost.
+func ExampleLocal_AllowAtMostAt() {
+	l := ratelimit.NewLocal(ratelimit.PerSecond(10)) // a burst of 10, one more every 100ms
+	start := time.Now()
+	pending := 25
+	for _, ms := range []int{0, 0, 350} {
+		sent, d, err := l.AllowAtMostAt(start.Add(time.Duration(ms)*time.Millisecond), "mailer", pending)
+		if err != nil {
+			panic(err)
+		}
+		pending -= sent
+		fmt.Printf("t=%3dms sent=%-2d pending=%d retry-after=%v\n", ms, sent, pending, d.RetryAfter)
+	}
+	// Output:
+	// t=  0ms sent=10 pending=15 retry-after=0s
+	// t=  0ms sent=0  pending=15 retry-after=100ms
+	// t=350ms sent=3  pending=12 retry-after=0s
+}
+
 func ExampleMiddleware() {
 	limiter := ratelimit.NewLocal(ratelimit.PerHour(100).WithBurst(2))
 	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })

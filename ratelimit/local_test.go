@@ -273,3 +273,23 @@ func TestGCRAEventsMatchesDivision(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalAllowAtMostAt(t *testing.T) {
+	l := NewLocal(Limit{Rate: 10, Burst: 10}) // one event every 100ms
+	t0 := time.Now()
+	at := func(ms, n, want int, wantRetry time.Duration) {
+		t.Helper()
+		k, d, err := l.AllowAtMostAt(t0.Add(time.Duration(ms)*time.Millisecond), "k", n)
+		if err != nil || k != want || d.Allowed != (want > 0) || d.RetryAfter != wantRetry {
+			t.Errorf("AllowAtMostAt(+%dms, %d) = %d, %+v, %v; want %d admitted, RetryAfter %v", ms, n, k, d, err, want, wantRetry)
+		}
+	}
+	at(0, 4, 4, 0)
+	at(0, 25, 6, 0)                   // the rest of the burst
+	at(50, 1, 0, 50*time.Millisecond) // none yet: one fits at +100ms
+	at(350, 10, 3, 0)                 // three have come back
+	at(350, 1, 0, 50*time.Millisecond)
+	if st := l.Stats(); st.Allowed != 3 || st.Denied != 2 {
+		t.Errorf("Stats = %+v; want 3 allowed and 2 denied decisions", st)
+	}
+}

@@ -25,6 +25,19 @@ type Limiter interface {
 	AllowN(ctx context.Context, key string, n int) (Decision, error)
 }
 
+// An AtMostLimiter is a Limiter that can also admit part of a request, as
+// Local and redisratelimit.Limiter can: go-redis/redis_rate's AllowAtMost.
+type AtMostLimiter interface {
+	Limiter
+	// AllowAtMost admits as many of n events for key as its budget holds
+	// now, up to n, and reports how many; the Decision describes the
+	// budget after them, and when none were admitted its RetryAfter is the
+	// wait until one event fits. n = 0 is a peek; an n above the burst
+	// admits at most the burst. Errors are AllowN's, except that n above
+	// the burst is one only where the burst is 0.
+	AllowAtMost(ctx context.Context, key string, n int) (admitted int, d Decision, err error)
+}
+
 // Rate is a number of events per second. It plays the part of
 // golang.org/x/time/rate's Limit: Every and Inf mean the same.
 type Rate float64

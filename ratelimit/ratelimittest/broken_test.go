@@ -16,8 +16,12 @@ import (
 type variant struct {
 	name   string
 	allowN allowN
+	atMost atMost // nil: the Local's
 	fail   []string
 }
+
+// An atMost is the AllowAtMost of a broken Limiter over the Local l.
+type atMost func(l broken, ctx context.Context, key string, n int) (int, ratelimit.Decision, error)
 
 // An allowN is the AllowN of a broken Limiter over the Local l.
 type allowN func(l broken, ctx context.Context, key string, n int) (ratelimit.Decision, error)
@@ -87,6 +91,30 @@ var variants = []variant{
 		fail: []string{"BadInput", "ZeroAndInf"},
 	},
 	{
+		name:   "at-most-all-or-nothing",
+		allowN: edit(func(*ratelimit.Decision) {}),
+		atMost: func(l broken, ctx context.Context, key string, n int) (int, ratelimit.Decision, error) {
+			d, err := l.Local.AllowN(ctx, key, min(n, l.Limit().Burst))
+			if err != nil || !d.Allowed {
+				return 0, d, err
+			}
+			return min(n, l.Limit().Burst), d, nil
+		},
+		fail: []string{"AtMost"},
+	},
+	{
+		name:   "at-most-over-admits",
+		allowN: edit(func(*ratelimit.Decision) {}),
+		atMost: func(l broken, ctx context.Context, key string, n int) (int, ratelimit.Decision, error) {
+			k, d, err := l.Local.AllowAtMost(ctx, key, n)
+			if err == nil && n > 0 {
+				k, d.Allowed = min(n, l.Limit().Burst), true
+			}
+			return k, d, err
+		},
+		fail: []string{"AtMost"},
+	},
+	{
 		name: "store-down",
 		allowN: func(broken, context.Context, string, int) (ratelimit.Decision, error) {
 			return ratelimit.Decision{}, errors.New("store unavailable")
@@ -102,7 +130,7 @@ func TestBrokenLimiters(t *testing.T) {
 	for _, v := range variants {
 		cases = append(cases, suitetest.Case{Name: v.name, Fail: v.fail, Suite: func(t *testing.T) {
 			ratelimittest.Run(t, func(t *testing.T, limit ratelimit.Limit) ratelimit.Limiter {
-				return broken{ratelimit.NewLocal(limit), time.Now(), v.allowN}
+				return broken{ratelimit.NewLocal(limit), time.Now(), v.allowN, v.atMost}
 			})
 		}})
 	}
@@ -114,6 +142,14 @@ type broken struct {
 	*ratelimit.Local
 	born   time.Time
 	allowN allowN
+	atMost atMost
+}
+
+func (l broken) AllowAtMost(ctx context.Context, key string, n int) (int, ratelimit.Decision, error) {
+	if l.atMost == nil {
+		return l.Local.AllowAtMost(ctx, key, n)
+	}
+	return l.atMost(l, ctx, key, n)
 }
 
 func (l broken) Allow(ctx context.Context, key string) (ratelimit.Decision, error) {

@@ -24,7 +24,8 @@ const slack = 2 * time.Second
 // The suite checks: the burst and the Decision fields, costs (n > 1) and
 // peeks (n = 0), refill and the accuracy of RetryAfter, isolation between
 // keys, concurrent clients never getting more than Rate·T + Burst, the
-// sentinel errors for bad input, and the zero and infinite limits.
+// sentinel errors for bad input, the zero and infinite limits, and, for
+// limiters that have it, AllowAtMost (ratelimit.AtMostLimiter).
 func Run(t *testing.T, newLimiter func(t *testing.T, limit ratelimit.Limit) ratelimit.Limiter) {
 	t.Run("Burst", func(t *testing.T) { testBurst(t, newLimiter) })
 	t.Run("Cost", func(t *testing.T) { testCost(t, newLimiter) })
@@ -33,6 +34,7 @@ func Run(t *testing.T, newLimiter func(t *testing.T, limit ratelimit.Limit) rate
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newLimiter) })
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, newLimiter) })
 	t.Run("ZeroAndInf", func(t *testing.T) { testZeroAndInf(t, newLimiter) })
+	t.Run("AtMost", func(t *testing.T) { testAtMost(t, newLimiter) })
 }
 
 type newFunc = func(t *testing.T, limit ratelimit.Limit) ratelimit.Limiter
@@ -225,5 +227,68 @@ func testZeroAndInf(t *testing.T, newLimiter newFunc) {
 		if d, err := inf.AllowN(ctx, "k", 100); err != nil || !d.Allowed {
 			t.Errorf("Inf: AllowN(100) = %+v, %v; want allowed", d, err)
 		}
+	}
+}
+
+func testAtMost(t *testing.T, newLimiter newFunc) {
+	l, ok := newLimiter(t, ratelimit.PerHour(10)).(ratelimit.AtMostLimiter) // a token every 6 minutes
+	if !ok {
+		t.Skip("the limiter has no AllowAtMost")
+	}
+	ctx := t.Context()
+	call := func(key string, n int) (int, ratelimit.Decision) {
+		t.Helper()
+		k, d, err := l.AllowAtMost(ctx, key, n)
+		if err != nil {
+			t.Fatalf("AllowAtMost(%q, %d): %v", key, n, err)
+		}
+		return k, d
+	}
+	if k, d := call("part", 4); k != 4 || !d.Allowed || d.Remaining != 6 {
+		t.Errorf("AllowAtMost(4) on a new key = %d, %+v; want 4 admitted, Remaining 6", k, d)
+	}
+	if k, d := call("part", 9); k != 6 || !d.Allowed || d.Remaining != 0 || !near(d.ResetAfter, time.Hour, slack) {
+		t.Errorf("AllowAtMost(9) with 6 left = %d, %+v; want 6 admitted, Remaining 0, ResetAfter 1h", k, d)
+	}
+	if k, d := call("part", 3); k != 0 || d.Allowed || d.Remaining != 0 || !near(d.RetryAfter, 6*time.Minute, slack) {
+		t.Errorf("AllowAtMost(3) on an empty bucket = %d, %+v; want none admitted, RetryAfter 6m", k, d)
+	}
+	if k, d := call("big", 100); k != 10 || !d.Allowed || d.Remaining != 0 {
+		t.Errorf("AllowAtMost(100) with a burst of 10 = %d, %+v; want 10 admitted, Remaining 0", k, d)
+	}
+	if k, d := call("peek", 0); k != 0 || !d.Allowed || d.Remaining != 10 {
+		t.Errorf("AllowAtMost(0) on a new key = %d, %+v; want a peek: none admitted, allowed, Remaining 10", k, d)
+	}
+	// AllowN and AllowAtMost draw on one budget.
+	allowN(t, l, "shared", 7)
+	if k, _ := call("shared", 5); k != 3 {
+		t.Errorf("AllowAtMost(5) after AllowN(7) = %d admitted; want 3", k)
+	}
+	if d := allowN(t, l, "shared", 1); d.Allowed {
+		t.Errorf("AllowN(1) after AllowAtMost took the rest = %+v; want denied", d)
+	}
+	for _, c := range []struct {
+		key  string
+		n    int
+		want error
+	}{
+		{"", 1, ratelimit.ErrEmptyKey},
+		{"k", -1, ratelimit.ErrNegativeN},
+	} {
+		if k, d, err := l.AllowAtMost(ctx, c.key, c.n); !errors.Is(err, c.want) || k != 0 || d.Allowed {
+			t.Errorf("AllowAtMost(%q, %d) = %d, %+v, %v; want %v", c.key, c.n, k, d, err, c.want)
+		}
+	}
+	zero := newLimiter(t, ratelimit.Limit{Rate: 1}).(ratelimit.AtMostLimiter)
+	if k, d, err := zero.AllowAtMost(ctx, "k", 1); !errors.Is(err, ratelimit.ErrExceedsBurst) || k != 0 || d.Allowed {
+		t.Errorf("Burst 0: AllowAtMost(1) = %d, %+v, %v; want ErrExceedsBurst", k, d, err)
+	}
+	none := newLimiter(t, ratelimit.Limit{Rate: 0, Burst: 3}).(ratelimit.AtMostLimiter)
+	if k, d, err := none.AllowAtMost(ctx, "k", 2); err != nil || k != 0 || d.Allowed || d.RetryAfter != ratelimit.InfDuration {
+		t.Errorf("zero Rate: AllowAtMost(2) = %d, %+v, %v; want none admitted, RetryAfter InfDuration", k, d, err)
+	}
+	inf := newLimiter(t, ratelimit.Limit{Rate: ratelimit.Inf, Burst: 1}).(ratelimit.AtMostLimiter)
+	if k, d, err := inf.AllowAtMost(ctx, "k", 100); err != nil || k != 100 || !d.Allowed {
+		t.Errorf("Inf: AllowAtMost(100) = %d, %+v, %v; want 100 admitted", k, d, err)
 	}
 }

@@ -6,6 +6,8 @@
 // Redis TIME so that all processes share one clock, and sets a PX expiry so
 // that a key vanishes as soon as its bucket is full again. A script touches
 // exactly one key, so the limiter works on Redis Cluster unchanged.
+// AllowAtMost admits part of a request, as many events as the budget holds,
+// in one round trip too.
 //
 // When Redis cannot be reached or does not answer before the context is
 // done, a decision returns an error wrapping the cause and a Decision that

@@ -43,6 +43,27 @@ end
 return debt
 `)
 
+// atMostScript admits up to n events for KEYS[1]: as many as its budget
+// holds. ARGV and storage are gcraScript's. It returns how many it admitted
+// and the key's debt after them, in microseconds.
+var atMostScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = t[1] * 1000000 + t[2]
+local iv = tonumber(ARGV[1])
+local tau = iv * tonumber(ARGV[2])
+local debt = 0
+local tat = redis.call('GET', KEYS[1])
+if tat then
+  debt = tat - now
+  if debt < 0 then debt = 0 end
+end
+local k = math.min(tonumber(ARGV[3]), math.floor((tau - debt) / iv))
+if k <= 0 then return {0, debt} end
+debt = debt + k * iv
+redis.call('SET', KEYS[1], string.format('%d', now + debt), 'PX', math.ceil(debt / 1000))
+return {k, debt}
+`)
+
 // An Option configures a Limiter.
 type Option func(*Limiter)
 
@@ -115,7 +136,7 @@ var scriptHash any = gcraScript.Hash()
 // oneArg is the boxed n of the usual case.
 var oneArg any = "1"
 
-var _ ratelimit.Limiter = (*Limiter)(nil)
+var _ ratelimit.AtMostLimiter = (*Limiter)(nil)
 
 // New returns a Limiter that gives each key limit through rdb, which may be
 // a *redis.Client, *redis.ClusterClient or *redis.Ring. It does no I/O. It
@@ -179,12 +200,7 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (ratelimit.Deci
 	l.calls.Add(1)
 	reply, err := l.run(ctx, l.prefix+key, n)
 	if err != nil {
-		l.errors.Add(1)
-		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-			// The client may report a timeout on the connection instead.
-			return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w: %w", key, cerr, err)
-		}
-		return ratelimit.Decision{}, fmt.Errorf("redisratelimit: allow %q: %w", key, err)
+		return ratelimit.Decision{}, l.failed(ctx, "allow", key, err)
 	}
 	d := l.decision(reply, n)
 	if !d.Allowed {
@@ -192,6 +208,62 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (ratelimit.Deci
 	}
 	d.Limit = l.limit
 	return d, nil
+}
+
+// AllowAtMost admits as many of n events for key as its budget holds now,
+// and reports how many, in one round trip to Redis: n if they all fit,
+// fewer (perhaps none) otherwise, as go-redis/redis_rate's AllowAtMost does.
+// The Decision is allowed if any were admitted, and describes the budget
+// after them; when none were, its RetryAfter is the wait until one event
+// fits. n = 0 is a peek, as in AllowN. An n above the Burst is not an error:
+// at most the Burst is admitted. It returns ratelimit.ErrEmptyKey,
+// ErrNegativeN, or ErrExceedsBurst for n > 0 under a Limit whose Burst is 0
+// (unless its Rate is Inf), without a round trip, and an error wrapping the
+// client's when Redis fails; with an error nothing is admitted.
+func (l *Limiter) AllowAtMost(ctx context.Context, key string, n int) (admitted int, d ratelimit.Decision, err error) {
+	switch {
+	case key == "":
+		return 0, d, ratelimit.ErrEmptyKey
+	case n < 0:
+		return 0, d, ratelimit.ErrNegativeN
+	case l.inf:
+		return n, ratelimit.Decision{Allowed: true, Remaining: l.limit.Burst, Limit: l.limit}, nil
+	case n == 0:
+		d, err = l.AllowN(ctx, key, 0)
+		return 0, d, err
+	case l.limit.Burst == 0:
+		return 0, d, ratelimit.ErrExceedsBurst
+	case l.none:
+		return 0, ratelimit.Decision{RetryAfter: ratelimit.InfDuration, Limit: l.limit}, nil
+	}
+	l.calls.Add(1)
+	reply, err := atMostScript.Run(ctx, l.rdb, []string{l.prefix + key}, l.ivArg, l.bArg, min(n, l.limit.Burst)).Int64Slice()
+	if err == nil && len(reply) != 2 {
+		err = fmt.Errorf("script replied %v; want [admitted debt]", reply)
+	}
+	if err != nil {
+		return 0, d, l.failed(ctx, "allow at most", key, err)
+	}
+	k, debt := int(reply[0]), reply[1]
+	if k > 0 {
+		d = l.decision(debt, k)
+	} else {
+		d = l.decision(-1-debt, 1) // denied: the wait is until one event fits
+		l.denied.Add(1)
+	}
+	d.Limit = l.limit
+	return k, d, nil
+}
+
+// failed counts a call that failed with err and returns the error to report
+// for op on key.
+func (l *Limiter) failed(ctx context.Context, op, key string, err error) error {
+	l.errors.Add(1)
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		// The client may report a timeout on the connection instead.
+		return fmt.Errorf("redisratelimit: %s %q: %w: %w", op, key, cerr, err)
+	}
+	return fmt.Errorf("redisratelimit: %s %q: %w", op, key, err)
 }
 
 // run runs the script on rkey in one round trip (two the first time a

@@ -131,9 +131,21 @@ func TestRedisFailures(t *testing.T) {
 		t.Errorf("Allow on a paused server = %+v, %v; want an error wrapping context.DeadlineExceeded, not allowed", d, err)
 	}
 
+	srv.Pause()
+	short, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+	k, d, err := l.AllowAtMost(short, "other", 1)
+	cancel()
+	srv.Resume()
+	if err == nil || k != 0 || d.Allowed || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("AllowAtMost on a paused server = %d, %+v, %v; want an error wrapping context.DeadlineExceeded, none admitted", k, d, err)
+	}
+
 	srv.Kill()
 	if d, err := l.Allow(ctx, "k"); err == nil || d.Allowed {
 		t.Errorf("Allow on a killed server = %+v, %v; want an error, not allowed", d, err)
+	}
+	if k, d, err := l.AllowAtMost(ctx, "k", 1); err == nil || k != 0 || d.Allowed {
+		t.Errorf("AllowAtMost on a killed server = %d, %+v, %v; want an error, none admitted", k, d, err)
 	}
 	srv.Restart() // without persistence the budget is gone: the key starts full
 	var lastErr error
@@ -237,6 +249,24 @@ func BenchmarkAllow(b *testing.B) {
 	}
 }
 
+// BenchmarkAllowAtMost asks for ten events where the budget refills one
+// every 10µs, faster than a round trip but not ten times faster, so that
+// most calls admit part of the request (admitted/op).
+func BenchmarkAllowAtMost(b *testing.B) {
+	l := New(redistest.Start(b), ratelimit.Limit{Rate: 1e5, Burst: 10})
+	ctx := context.Background()
+	var admitted int
+	b.ReportAllocs()
+	for b.Loop() {
+		k, _, err := l.AllowAtMost(ctx, "k", 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		admitted += k
+	}
+	b.ReportMetric(float64(admitted)/float64(b.N), "admitted/op")
+}
+
 func BenchmarkAllowParallel(b *testing.B) {
 	l := New(redistest.Start(b), ratelimit.Limit{Rate: 1e6, Burst: 1 << 20})
 	ctx := context.Background()
@@ -301,12 +331,14 @@ func TestStats(t *testing.T) {
 		{"allow twice", func() { l.Allow(ctx, "k"); l.Allow(ctx, "k") }, Stats{Calls: 2}},
 		{"deny", func() { l.Allow(ctx, "k") }, Stats{Calls: 3, Denied: 1}},
 		{"peek", func() { l.AllowN(ctx, "k", 0) }, Stats{Calls: 4, Denied: 1}},
+		{"at most, none left", func() { l.AllowAtMost(ctx, "k", 2) }, Stats{Calls: 5, Denied: 2}},
+		{"at most, some", func() { l.AllowAtMost(ctx, "k2", 5) }, Stats{Calls: 6, Denied: 2}},
 		{"server killed", func() {
 			srv.Kill()
 			if _, err := l.Allow(ctx, "k"); err == nil {
 				t.Error("Allow on a killed server succeeded")
 			}
-		}, Stats{Calls: 5, Denied: 1, Errors: 1}},
+		}, Stats{Calls: 7, Denied: 2, Errors: 1}},
 	}
 	for _, s := range steps {
 		s.do()
