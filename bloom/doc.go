@@ -4,19 +4,20 @@
 //
 // A Filter is cache-line blocked: each key picks one 512-bit block with the
 // high half of one 64-bit xxhash, and sets K bits inside it at positions cut
-// from one product of that hash, so Add and Test touch one cache line. New(n, p) sizes it for n keys at
-// false-positive rate p. A classic filter needs -ln p / (ln 2)² bits per key
-// (9.59 at 1%, 14.38 at 0.1%); blocking costs accuracy, because blocks hold a
-// Poisson-distributed number of keys, so New sizes by the Poisson block model
-// instead (see Size) and aims at 0.97 p, leaving room for the spread between
-// key sets: about 10.3 bits per key and K = 6 at 1%, 16.0 and K = 9 at 0.1%.
-// The tests measure the rate over 1M absent keys at 0.96 to 1.01 p.
+// from one product of that hash, so Add and Test touch one cache line.
+// New(n, p) sizes it for n keys at false-positive rate p. A classic filter
+// needs -ln p / (ln 2)² bits per key (9.59 at 1%, 14.38 at 0.1%); blocking
+// costs accuracy, as blocks hold a Poisson-distributed number of keys, so New
+// sizes by the Poisson block model (see Size) and aims at 0.97 p: about 10.3
+// bits per key and K = 6 at 1%, 16.0 and K = 9 at 0.1%. The tests measure
+// the rate over 1M absent keys at 0.96 to 1.01 p.
 //
 // Filter is safe for concurrent use (atomic OR on the words); Unsync is the
 // same filter for one goroutine at a time, with plain stores. Scalable grows
 // by adding stages, each twice as large as the last at a tighter rate, when
-// its expected count is passed, keeping the overall rate below p. Filters of equal Geometry combine with
-// Union and Intersect, and encode with MarshalBinary or WriteTo in a
+// its expected count is passed, keeping the overall rate below p. Filters of
+// equal Geometry combine with Union and Intersect, and encode with
+// MarshalBinary or WriteTo (MarshalText: the same in base64, for JSON) in a
 // versioned, checksummed format that decoders check before trusting
 // (ErrCorrupt, ErrFormat). Package redisbloom keeps the same filter in Redis.
 //

@@ -1,6 +1,7 @@
 package bloom
 
 import (
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -122,6 +123,29 @@ func (f *Filter) UnmarshalBinary(data []byte) error {
 	}
 	*f = Filter{words: words, geom: g, n: n, p: p}
 	return nil
+}
+
+// MarshalText encodes f as MarshalBinary does, in standard padded base64,
+// so that a Filter travels as one string in JSON and other text formats.
+// Its error is always nil.
+func (f *Filter) MarshalText() ([]byte, error) {
+	bin, _ := f.MarshalBinary()
+	text := make([]byte, base64.StdEncoding.EncodedLen(len(bin)))
+	base64.StdEncoding.Encode(text, bin)
+	return text, nil
+}
+
+// UnmarshalText replaces f with the filter MarshalText encoded in text. Text
+// that is not base64 gives an error wrapping ErrFormat; otherwise errors are
+// those of UnmarshalBinary. On error f is unchanged. It must not be called
+// while other goroutines use f.
+func (f *Filter) UnmarshalText(text []byte) error {
+	bin := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	n, err := base64.StdEncoding.Strict().Decode(bin, text)
+	if err != nil {
+		return fmt.Errorf("%w: not base64: %w", ErrFormat, err)
+	}
+	return f.UnmarshalBinary(bin[:n])
 }
 
 // WriteTo writes f to w in the encoding of MarshalBinary, without building it

@@ -3,11 +3,13 @@ package bloom
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"testing/iotest"
 )
@@ -269,4 +271,70 @@ func TestBlocksRoundTrip(t *testing.T) {
 	if err := g.SetBlocks(append(raw, 0)); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("SetBlocks(too long) = %v; want ErrCorrupt", err)
 	}
+}
+
+func TestTextAndJSON(t *testing.T) {
+	f := New(1000, 0.01)
+	for i := range 500 {
+		f.AddString(strconv.Itoa(i))
+	}
+	doc := struct {
+		Seen *Filter `json:"seen"`
+	}{f}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Seen = new(Filter)
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("json round trip: %v", err)
+	}
+	if doc.Seen.Geometry() != f.Geometry() || doc.Seen.Cap() != 1000 {
+		t.Fatalf("decoded geometry %+v, cap %d; want %+v, 1000", doc.Seen.Geometry(), doc.Seen.Cap(), f.Geometry())
+	}
+	for i := range 500 {
+		if !doc.Seen.TestString(strconv.Itoa(i)) {
+			t.Fatalf("key %d lost in the JSON round trip", i)
+		}
+	}
+	for _, c := range []struct {
+		text string
+		want error
+	}{
+		{"not base64!", ErrFormat},
+		{"REtCRg", ErrFormat}, // "DKBF" without its padding
+		{"REtCRg==", ErrCorrupt},
+		{"", ErrCorrupt},
+	} {
+		g := New(10, 0.01)
+		if err := g.UnmarshalText([]byte(c.text)); !errors.Is(err, c.want) {
+			t.Errorf("UnmarshalText(%q) = %v; want %v", c.text, err, c.want)
+		}
+		if g.Geometry() != Size(10, 0.01) {
+			t.Errorf("UnmarshalText(%q) changed the filter on error", c.text)
+		}
+	}
+}
+
+func FuzzUnmarshalText(f *testing.F) {
+	good, _ := goldenFilter().MarshalText()
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte("REtCRg=="))
+	f.Add([]byte("not base64!"))
+	f.Fuzz(func(t *testing.T, text []byte) {
+		var a Filter
+		err := a.UnmarshalText(text)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrFormat) {
+				t.Fatalf("UnmarshalText error %v is neither ErrCorrupt nor ErrFormat", err)
+			}
+			return
+		}
+		out, _ := a.MarshalText()
+		var b Filter
+		if err := b.UnmarshalText(out); err != nil || b.Geometry() != a.Geometry() {
+			t.Fatalf("re-encoding of accepted text does not decode: %v", err)
+		}
+	})
 }
