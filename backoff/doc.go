@@ -12,7 +12,8 @@
 // or its context ends. A server's hint (RetryAfter, or any error with a
 // RetryAfter() time.Duration method) replaces the policy's delay;
 // ParseRetryAfter reads the HTTP Retry-After header. The success path
-// allocates nothing.
+// allocates nothing. A Sequence walks a Policy with the methods of
+// cenkalti/backoff's BackOff interface, for code written against it.
 //
 // A Budget caps retries to a fraction of successful calls plus a floor per
 // second, so that a failing dependency sees at most a bounded extra load

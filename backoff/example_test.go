@@ -87,3 +87,15 @@ func ExampleParseRetryAfter() {
 	// 30s true
 	// 2m0s true
 }
+
+// A Sequence hands a Policy to code written for cenkalti/backoff's BackOff
+// interface, which calls NextBackOff until it returns Stop.
+func ExampleSequence() {
+	s := backoff.NewSequence(backoff.NewExponential(100*time.Millisecond, 2, time.Second), 5)
+	for d := s.NextBackOff(); d != backoff.Stop; d = s.NextBackOff() {
+		fmt.Print(d, " ")
+	}
+	fmt.Println()
+	// Output:
+	// 100ms 200ms 400ms 800ms 1s
+}

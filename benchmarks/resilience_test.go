@@ -343,3 +343,18 @@ func eapacheOpen() *eapache.Breaker {
 	br.Run(func() error { return errTransient })
 	return br
 }
+
+// A backoff.Sequence is a cenkalti BackOff: cenkalti's own Retry runs on a
+// distkit Policy, stopping after the Sequence's retries.
+var _ cenkalti.BackOff = (*backoff.Sequence)(nil)
+
+func TestSequenceDrivesCenkaltiRetry(t *testing.T) {
+	calls := 0
+	_, err := cenkalti.Retry(t.Context(), func() (int, error) {
+		calls++
+		return 0, errTransient
+	}, cenkalti.WithBackOff(backoff.NewSequence(backoff.Constant(time.Millisecond), 3)), cenkalti.WithMaxElapsedTime(time.Minute))
+	if !errors.Is(err, errTransient) || calls != 4 {
+		t.Errorf("cenkalti.Retry over a Sequence of 3 retries: %d calls, %v; want 4 calls ending in the operation's error", calls, err)
+	}
+}
