@@ -32,7 +32,8 @@ import (
 //
 // A Scalable is safe for concurrent use by multiple goroutines: Test and Add
 // take no lock, and a short one is taken only to add a stage. A key added by
-// any goroutine tests true once its Add has returned.
+// any goroutine tests true once its Add has returned. MarshalBinary and
+// UnmarshalBinary save and restore it, stages and counts included.
 type Scalable struct {
 	p      float64
 	growth float64
@@ -60,7 +61,8 @@ type ScalableOption func(*Scalable)
 // WithGrowth sets the factor by which each stage's capacity exceeds the
 // previous one's. Larger factors mean fewer stages but more memory held in a
 // partly filled newest stage, and Test slows with the memory more than with
-// the stages (see Scalable). Default: 2. NewScalable panics if it is below 2.
+// the stages (see Scalable). Default: 2. NewScalable panics if it is below 2
+// or above 1024.
 func WithGrowth(s int) ScalableOption { return func(sc *Scalable) { sc.growth = float64(s) } }
 
 // WithTightening sets the ratio r by which each stage's false-positive rate is
@@ -80,18 +82,22 @@ func NewScalable(hint int, p float64, opts ...ScalableOption) *Scalable {
 	for _, o := range opts {
 		o(s)
 	}
-	if s.growth < 2 || !(s.ratio > 0 && s.ratio < 1) {
-		panic("bloom: NewScalable with growth < 2 or tightening outside (0, 1)")
+	if s.growth < 2 || s.growth > maxGrowth || !(s.ratio > 0 && s.ratio < 1) {
+		panic("bloom: NewScalable with growth outside [2, 1024] or tightening outside (0, 1)")
 	}
 	// K is the best one for the first stage. Later stages, at lower rates,
 	// would each pick a K one or two higher on their own, for 2% fewer bits
 	// in all at 1M keys from a hint of 10 000; the shared K is what lets Test
 	// hash a key once for all stages.
 	_, s.k = optimal(s.stageRate(0) * sizingMargin)
-	first := []stage{s.newStage(0, int64(hint))}
+	first := []stage{s.newStage(0, int64(min(hint, maxStageCap)))}
 	s.stages.Store(&first)
 	return s
 }
+
+// maxStageCap is the most keys a stage is sized for: past it, stages stop
+// growing.
+const maxStageCap = 1 << 40
 
 // scalableMargin scales every stage's rate down, so that the measured
 // compound rate stays below p although each Filter's measured rate may come
@@ -166,7 +172,7 @@ func (s *Scalable) grow(n int) {
 	next := make([]stage, n+1)
 	copy(next, st)
 	capacity := float64(st[n-1].cap) * s.growth
-	next[n] = s.newStage(n, int64(math.Min(capacity, 1<<40)))
+	next[n] = s.newStage(n, int64(math.Min(capacity, maxStageCap)))
 	s.stages.Store(&next)
 }
 
