@@ -62,7 +62,7 @@ type ScalableOption func(*Scalable)
 // previous one's. Larger factors mean fewer stages but more memory held in a
 // partly filled newest stage, and Test slows with the memory more than with
 // the stages (see Scalable). Default: 2. NewScalable panics if it is below 2
-// or above 1024.
+// or above 16.
 func WithGrowth(s int) ScalableOption { return func(sc *Scalable) { sc.growth = float64(s) } }
 
 // WithTightening sets the ratio r by which each stage's false-positive rate is
@@ -83,7 +83,7 @@ func NewScalable(hint int, p float64, opts ...ScalableOption) *Scalable {
 		o(s)
 	}
 	if s.growth < 2 || s.growth > maxGrowth || !(s.ratio > 0 && s.ratio < 1) {
-		panic("bloom: NewScalable with growth outside [2, 1024] or tightening outside (0, 1)")
+		panic("bloom: NewScalable with growth outside [2, 16] or tightening outside (0, 1)")
 	}
 	// K is the best one for the first stage. Later stages, at lower rates,
 	// would each pick a K one or two higher on their own, for 2% fewer bits

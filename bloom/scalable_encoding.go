@@ -17,10 +17,12 @@ const (
 	stageHeaderSize    = 24
 )
 
-// maxGrowth is the largest growth factor a Scalable takes (WithGrowth): it
-// bounds what the next stage of a decoded Scalable may allocate to that many
-// times its largest stage.
-const maxGrowth = 1 << 10
+// maxGrowth is the largest growth factor a Scalable takes (WithGrowth). With
+// the check that a stage holds at least a quarter of a bit per key of its
+// capacity (no rate a stage is sized for needs fewer), it bounds what the
+// next stage of a decoded Scalable allocates to a few thousand times the
+// size of the encoding.
+const maxGrowth = 16
 
 // MarshalBinary encodes s: its parameters, and each stage's count and
 // capacity with the stage's Filter in its own encoding (see
@@ -35,13 +37,14 @@ const maxGrowth = 1 << 10
 //	5       1     K shared by the stages, in [1, 32]
 //	6       2     reserved, 0
 //	8       8     rate p (IEEE 754 bits), in (0, 1)
-//	16      8     growth (IEEE 754 bits), in [2, 1024]
+//	16      8     growth (IEEE 754 bits), in [2, 16]
 //	24      8     tightening ratio (IEEE 754 bits), in (0, 1)
 //	32      4     stage count S, at least 1
 //	36      4     reserved, 0
 //	40      ...   S stages, oldest first, each:
 //	              8  keys counted in the stage (int64), at least 0
-//	              8  its capacity (int64), the Filter's n, in [1, 2^40]
+//	              8  its capacity (int64), the Filter's n, in [1, 2^40],
+//	                 at most 4 per bit of the Filter
 //	              8  length L of the Filter's encoding
 //	              L  the Filter's encoding
 //	end-8   8     xxhash64 (seed 0) of every byte before it
@@ -125,7 +128,8 @@ func (s *Scalable) UnmarshalBinary(data []byte) error {
 			return fmt.Errorf("stage %d: %w", i, err)
 		}
 		rest = rest[size:]
-		if count < 0 || capacity < 1 || capacity > maxStageCap || uint64(capacity) != f.n {
+		if count < 0 || capacity < 1 || capacity > maxStageCap || uint64(capacity) != f.n ||
+			uint64(capacity) > 4*f.geom.Bits() {
 			return fmt.Errorf("%w: stage %d: count %d, capacity %d for a filter of %d keys", ErrCorrupt, i, count, capacity, f.n)
 		}
 		c := new(atomic.Int64)

@@ -139,6 +139,15 @@ func TestScalableDecodeRejects(t *testing.T) {
 			binary.LittleEndian.PutUint64(b[scalableHeaderSize+8:], 1<<40)
 			return resum(b)
 		}), ErrCorrupt},
+		{"capacity beyond its filter's bits", func() []byte {
+			// A stage claiming 1M keys in one block: its filter agrees, but
+			// 512 bits cannot hold them.
+			s := NewScalable(10, 0.01)
+			st := &(*s.stages.Load())[0]
+			st.cap, st.f.n = 1<<20, 1<<20
+			b, _ := s.MarshalBinary()
+			return b
+		}(), ErrCorrupt},
 		{"filter length past the end", edit(func(b []byte) []byte {
 			binary.LittleEndian.PutUint64(b[scalableHeaderSize+16:], 1<<62)
 			return resum(b)

@@ -182,3 +182,16 @@ func TestScalableTestHashMatchesStages(t *testing.T) {
 		t.Logf("p=%v: K %d, %d stages, %d of %d random hashes test true", p, s.k, len(st), hits, fprKeys)
 	}
 }
+
+func TestNewScalableRejectsBadOptions(t *testing.T) {
+	for _, opt := range []ScalableOption{WithGrowth(1), WithGrowth(17), WithTightening(0), WithTightening(1)} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewScalable with %v did not panic", opt)
+				}
+			}()
+			NewScalable(10, 0.01, opt)
+		}()
+	}
+}
