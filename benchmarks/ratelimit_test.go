@@ -404,3 +404,34 @@ func BenchmarkRatelimitRedisInterleaved(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSometimes is a call to Do that does not run the action (the
+// common one) from every goroutine at once: with an Interval, which reads
+// the clock, and with Every, which only counts.
+func BenchmarkSometimes(b *testing.B) {
+	noop := func() {}
+	for _, every := range []bool{false, true} {
+		name := "interval"
+		ours, theirs := &ratelimit.Sometimes{Interval: time.Hour}, &rate.Sometimes{Interval: time.Hour}
+		if every {
+			name = "every"
+			ours, theirs = &ratelimit.Sometimes{Every: 1 << 30}, &rate.Sometimes{Every: 1 << 30}
+		}
+		b.Run(name+"/impl=distkit", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					ours.Do(noop)
+				}
+			})
+		})
+		b.Run(name+"/impl=xrate", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					theirs.Do(noop)
+				}
+			})
+		})
+	}
+}

@@ -145,3 +145,17 @@ func ExampleMiddlewareCounters() {
 	// Output:
 	// {Requests:3 Allowed:2 Limited:1 Errors:0 FailedOpen:0}
 }
+
+// Sometimes thins out a log line that a hot path would otherwise print on
+// every call: here the first two calls and every fourth one print.
+func ExampleSometimes() {
+	sometimes := ratelimit.Sometimes{First: 2, Every: 4}
+	for i := 1; i <= 10; i++ {
+		sometimes.Do(func() { fmt.Println("call", i) })
+	}
+	// Output:
+	// call 1
+	// call 2
+	// call 5
+	// call 9
+}
