@@ -25,12 +25,11 @@ func goldenFilter() *Filter {
 	return f
 }
 
-func TestGoldenEncoding(t *testing.T) {
-	path := filepath.Join("testdata", "filter-v3.golden")
-	got, err := goldenFilter().MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+// checkGolden compares an encoding with testdata/name, after rewriting the
+// file with it under -update, and returns the file's contents.
+func checkGolden(t *testing.T, name string, got []byte) []byte {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -41,9 +40,15 @@ func TestGoldenEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("MarshalBinary differs from %s: the encoding, the sizing or the hashing changed; "+
+		t.Errorf("the encoding differs from %s: the encoding, the sizing or the hashing changed; "+
 			"filters written by earlier versions would no longer read the same", path)
 	}
+	return want
+}
+
+func TestGoldenEncoding(t *testing.T) {
+	got, _ := goldenFilter().MarshalBinary()
+	want := checkGolden(t, "filter-v3.golden", got)
 	var f Filter
 	if err := f.UnmarshalBinary(want); err != nil {
 		t.Fatalf("UnmarshalBinary(golden) = %v", err)

@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
@@ -23,21 +21,8 @@ func goldenScalable() *Scalable {
 }
 
 func TestScalableGoldenEncoding(t *testing.T) {
-	path := filepath.Join("testdata", "scalable-v1.golden")
 	got, _ := goldenScalable().MarshalBinary()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("Scalable.MarshalBinary differs from %s: the encoding, the sizing or the hashing changed; "+
-			"filters written by earlier versions would no longer read the same", path)
-	}
+	want := checkGolden(t, "scalable-v1.golden", got)
 	var s Scalable
 	if err := s.UnmarshalBinary(want); err != nil {
 		t.Fatalf("UnmarshalBinary(golden) = %v", err)

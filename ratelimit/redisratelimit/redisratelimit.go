@@ -23,18 +23,8 @@ import (
 // microseconds) after the events if they are allowed, and -1 minus the debt
 // if they are not. One integer and no formatting keep the script short: its
 // time in the server is most of what a decision costs beyond a PING.
-var gcraScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = t[1] * 1000000 + t[2]
-local iv = tonumber(ARGV[1])
-local tau = iv * tonumber(ARGV[2])
+var gcraScript = redis.NewScript(gcraPrelude + `
 local need = iv * tonumber(ARGV[3])
-local debt = 0
-local tat = redis.call('GET', KEYS[1])
-if tat then
-  debt = tat - now
-  if debt < 0 then debt = 0 end
-end
 if debt > tau - need then return -1 - debt end
 if need > 0 then
   debt = debt + need
@@ -43,10 +33,10 @@ end
 return debt
 `)
 
-// atMostScript admits up to n events for KEYS[1]: as many as its budget
-// holds. ARGV and storage are gcraScript's. It returns how many it admitted
-// and the key's debt after them, in microseconds.
-var atMostScript = redis.NewScript(`
+// gcraPrelude begins both scripts: it reads the server's clock, the
+// arguments, and the key's debt (how far its arrival time runs ahead of now,
+// in microseconds; 0 for a key that has none).
+const gcraPrelude = `
 local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
 local iv = tonumber(ARGV[1])
@@ -57,6 +47,12 @@ if tat then
   debt = tat - now
   if debt < 0 then debt = 0 end
 end
+`
+
+// atMostScript admits up to n events for KEYS[1]: as many as its budget
+// holds. ARGV and storage are gcraScript's. It returns how many it admitted
+// and the key's debt after them, in microseconds.
+var atMostScript = redis.NewScript(gcraPrelude + `
 local k = math.min(tonumber(ARGV[3]), math.floor((tau - debt) / iv))
 if k <= 0 then return {0, debt} end
 debt = debt + k * iv
