@@ -67,6 +67,33 @@ func ExampleTable() {
 	// 10.0.0.2:80 true
 }
 
+// Data that moves between nodes a partition at a time (a shard's files, a
+// cache's slabs) is kept by partition; only the owner of a partition changes
+// when nodes join or leave.
+func ExampleTable_Partition() {
+	t := hashring.NewTable(hashring.WithTableSize(1 << 10))
+	t.Add("store-a", "store-b")
+	p := t.Partition("user:42")
+	owner, _ := t.PartitionOwner(p)
+	fmt.Printf("user:42 is in partition %d of %d, on %s\n", p, t.Partitions(), owner)
+
+	before := make([]string, t.Partitions())
+	for i := range before {
+		before[i], _ = t.PartitionOwner(i)
+	}
+	t.Add("store-c")
+	moved := 0
+	for i, was := range before {
+		if now, _ := t.PartitionOwner(i); now != was {
+			moved++
+		}
+	}
+	fmt.Printf("store-c joins: %d partitions change owner; user:42 stays in partition %d\n", moved, t.Partition("user:42"))
+	// Output:
+	// user:42 is in partition 880 of 1024, on store-a
+	// store-c joins: 341 partitions change owner; user:42 stays in partition 880
+}
+
 func ExamplePlacement() {
 	p := hashring.NewPlacement(16) // room for 16 shards
 	p.Add("shard-0", "shard-1", "shard-2", "shard-3")

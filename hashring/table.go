@@ -147,6 +147,31 @@ func (t *Table) Remove(node string) error {
 	return nil
 }
 
+// Partitions returns the number of partitions keys fall into: the table's
+// entries (WithTableSize). Partition and PartitionOwner split Lookup in two,
+// as buraksezer/consistent's FindPartitionID and GetPartitionOwner do, for
+// data that moves between nodes a partition at a time.
+func (t *Table) Partitions() int { return t.size }
+
+// Partition returns the partition key falls into, in [0, Partitions()). It
+// depends on the key alone: when nodes join or leave, a partition changes
+// owner, never its keys. It does not allocate.
+func (t *Table) Partition(key string) int {
+	hi, _ := bits.Mul64(hashKey(key), uint64(t.size))
+	return int(hi)
+}
+
+// PartitionOwner returns the node that owns partition p, so that
+// PartitionOwner(Partition(k)) is Lookup(k). It returns ok == false when the
+// table is empty or p is not in [0, Partitions()).
+func (t *Table) PartitionOwner(p int) (node string, ok bool) {
+	s := t.state.Load()
+	if len(s.nodes) == 0 || p < 0 || p >= len(s.entries) {
+		return "", false
+	}
+	return s.nodes[s.entries[p]], true
+}
+
 // Stats returns the number of members and of membership changes so far.
 // It does not wait for a membership change in progress.
 func (t *Table) Stats() Stats {

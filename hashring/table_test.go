@@ -127,3 +127,45 @@ func TestTableBuildRoundsRandom(t *testing.T) {
 		}
 	}
 }
+
+func TestTablePartitions(t *testing.T) {
+	tb := NewTable(WithTableSize(1 << 10))
+	if got := tb.Partitions(); got != 1<<10 {
+		t.Fatalf("Partitions = %d; want 1024", got)
+	}
+	if _, ok := tb.PartitionOwner(0); ok {
+		t.Error("PartitionOwner on an empty table = ok; want not ok")
+	}
+	keys := make([]string, 2000)
+	parts := make([]int, len(keys))
+	for i := range keys {
+		keys[i] = fmt.Sprint("key-", i)
+		parts[i] = tb.Partition(keys[i])
+		if parts[i] < 0 || parts[i] >= 1<<10 {
+			t.Fatalf("Partition(%q) = %d; want in [0, 1024)", keys[i], parts[i])
+		}
+	}
+	for _, nodes := range [][]string{{"a", "b", "c"}, {"a", "b", "c", "d"}, {"b", "d"}} {
+		for _, n := range tb.Nodes() {
+			tb.Remove(n)
+		}
+		if err := tb.Add(nodes...); err != nil {
+			t.Fatal(err)
+		}
+		for i, k := range keys {
+			if p := tb.Partition(k); p != parts[i] {
+				t.Fatalf("with nodes %v, Partition(%q) = %d; want %d, whatever the members", nodes, k, p, parts[i])
+			}
+			owner, ok := tb.PartitionOwner(parts[i])
+			node, _ := tb.Lookup(k)
+			if !ok || owner != node {
+				t.Fatalf("with nodes %v, PartitionOwner(Partition(%q)) = %q, %v; want Lookup's %q", nodes, k, owner, ok, node)
+			}
+		}
+	}
+	for _, p := range []int{-1, 1 << 10} {
+		if _, ok := tb.PartitionOwner(p); ok {
+			t.Errorf("PartitionOwner(%d) = ok; want not ok", p)
+		}
+	}
+}
