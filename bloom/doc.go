@@ -16,10 +16,10 @@
 // same filter for one goroutine at a time, with plain stores. Scalable grows
 // by adding stages, each twice as large as the last at a tighter rate, when
 // its expected count is passed, keeping the overall rate below p. Filters of
-// equal Geometry combine with Union and Intersect. Filters (MarshalBinary,
-// WriteTo, and MarshalText in base64 for JSON) and Scalables encode in
-// versioned, checksummed formats that decoders check before trusting
-// (ErrCorrupt, ErrFormat). Package redisbloom keeps a Filter in Redis.
+// equal Geometry combine with Union and Intersect. Filters and Scalables
+// encode (MarshalBinary; MarshalText, in base64 for JSON) in versioned,
+// checksummed formats that decoders check before trusting (ErrCorrupt,
+// ErrFormat). Package redisbloom keeps a Filter in Redis.
 //
 // A Bloom filter never forgets a key and cannot delete one; past its capacity
 // its false-positive rate climbs (Scalable avoids that).

@@ -130,9 +130,7 @@ func (f *Filter) UnmarshalBinary(data []byte) error {
 // Its error is always nil.
 func (f *Filter) MarshalText() ([]byte, error) {
 	bin, _ := f.MarshalBinary()
-	text := make([]byte, base64.StdEncoding.EncodedLen(len(bin)))
-	base64.StdEncoding.Encode(text, bin)
-	return text, nil
+	return toBase64(bin), nil
 }
 
 // UnmarshalText replaces f with the filter MarshalText encoded in text. Text
@@ -140,12 +138,29 @@ func (f *Filter) MarshalText() ([]byte, error) {
 // those of UnmarshalBinary. On error f is unchanged. It must not be called
 // while other goroutines use f.
 func (f *Filter) UnmarshalText(text []byte) error {
+	bin, err := fromBase64(text)
+	if err != nil {
+		return err
+	}
+	return f.UnmarshalBinary(bin)
+}
+
+// toBase64 returns bin in standard padded base64.
+func toBase64(bin []byte) []byte {
+	text := make([]byte, base64.StdEncoding.EncodedLen(len(bin)))
+	base64.StdEncoding.Encode(text, bin)
+	return text
+}
+
+// fromBase64 decodes text, standard padded base64, with an error wrapping
+// ErrFormat if it is not.
+func fromBase64(text []byte) ([]byte, error) {
 	bin := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
 	n, err := base64.StdEncoding.Strict().Decode(bin, text)
 	if err != nil {
-		return fmt.Errorf("%w: not base64: %w", ErrFormat, err)
+		return nil, fmt.Errorf("%w: not base64: %w", ErrFormat, err)
 	}
-	return f.UnmarshalBinary(bin[:n])
+	return bin[:n], nil
 }
 
 // WriteTo writes f to w in the encoding of MarshalBinary, without building it

@@ -73,6 +73,26 @@ func (s *Scalable) MarshalBinary() ([]byte, error) {
 	return binary.LittleEndian.AppendUint64(buf, xxhash.Sum64(buf)), nil
 }
 
+// MarshalText encodes s as MarshalBinary does, in standard padded base64,
+// so that a Scalable travels as one string in JSON and other text formats.
+// Its error is always nil.
+func (s *Scalable) MarshalText() ([]byte, error) {
+	bin, _ := s.MarshalBinary()
+	return toBase64(bin), nil
+}
+
+// UnmarshalText replaces s with the Scalable MarshalText encoded in text.
+// Text that is not base64 gives an error wrapping ErrFormat; otherwise
+// errors are those of UnmarshalBinary. On error s is unchanged. It must not
+// be called while other goroutines use s.
+func (s *Scalable) UnmarshalText(text []byte) error {
+	bin, err := fromBase64(text)
+	if err != nil {
+		return err
+	}
+	return s.UnmarshalBinary(bin)
+}
+
 // UnmarshalBinary replaces s with the Scalable encoded in data by
 // MarshalBinary. Input that is truncated, damaged or inconsistent gives an
 // error wrapping ErrCorrupt; input that is not a Scalable, or of a newer

@@ -3,6 +3,7 @@ package bloom
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"math"
 	"testing"
@@ -172,4 +173,28 @@ func FuzzScalableUnmarshalBinary(f *testing.F) {
 			t.Fatalf("re-encoding of accepted input does not decode: %v", err)
 		}
 	})
+}
+
+func TestScalableJSON(t *testing.T) {
+	orig := goldenScalable()
+	b, err := json.Marshal(map[string]*Scalable{"seen": orig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]*Scalable
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("json round trip: %v", err)
+	}
+	s := doc["seen"]
+	if s.Stages() != orig.Stages() || s.Count() != orig.Count() {
+		t.Fatalf("decoded %d stages, count %d; want %d, %d", s.Stages(), s.Count(), orig.Stages(), orig.Count())
+	}
+	for _, k := range keys("golden-", 100) {
+		if !s.TestString(k) {
+			t.Fatalf("key %q lost in the JSON round trip", k)
+		}
+	}
+	if err := s.UnmarshalText([]byte("not base64!")); !errors.Is(err, ErrFormat) {
+		t.Errorf("UnmarshalText(not base64) = %v; want ErrFormat", err)
+	}
 }
