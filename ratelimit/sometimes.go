@@ -14,8 +14,8 @@ import (
 //
 // Calls that do not run the action take no lock and do not wait for one that
 // does: an atomic count if First or Every is set, and a clock read if
-// Interval is. Runs of the action happen one at a time. A Sometimes must not be copied after first
-// use; Do must not be called from its own action.
+// Interval is. Runs of the action happen one at a time. A Sometimes must not
+// be copied after first use; Do must not be called from its own action.
 //
 //	var sometimes = ratelimit.Sometimes{First: 3, Interval: 10 * time.Second}
 //	func Spammy() {
@@ -26,10 +26,8 @@ type Sometimes struct {
 	Every    int           // if non-zero, every Every-th call runs it, from the first
 	Interval time.Duration // if non-zero, a call runs it once Interval has passed since it last ran
 
-	last atomic.Int64 // 1 + when the action last started, in ns since base; 0 before
-	once sync.Once
-	base time.Time
-	mu   sync.Mutex // held while the action runs
+	last atomic.Int64 // 1 + when the action last started (sometimesNow); 0 before
+	mu   sync.Mutex   // held while the action runs
 
 	// The count of calls, needed only for First and Every, changes on every
 	// call: alone on its cache line, it does not take the fields above
@@ -56,7 +54,7 @@ func (s *Sometimes) Do(f func()) {
 	if !byCount && !s.due() {
 		return
 	}
-	s.last.Store(s.now() + 1)
+	s.last.Store(sometimesNow() + 1)
 	f()
 }
 
@@ -64,11 +62,12 @@ func (s *Sometimes) Do(f func()) {
 // passed since it last started.
 func (s *Sometimes) due() bool {
 	last := s.last.Load()
-	return last == 0 || s.Interval > 0 && s.now()-(last-1) >= int64(s.Interval)
+	return last == 0 || s.Interval > 0 && sometimesNow()-(last-1) >= int64(s.Interval)
 }
 
-// now returns the monotonic time in ns since the first call that needed it.
-func (s *Sometimes) now() int64 {
-	s.once.Do(func() { s.base = time.Now() })
-	return int64(time.Since(s.base))
-}
+// sometimesBase carries the monotonic reading every Sometimes measures from,
+// so that the zero Sometimes needs no setup.
+var sometimesBase = time.Now()
+
+// sometimesNow returns the monotonic time in ns since sometimesBase.
+func sometimesNow() int64 { return int64(time.Since(sometimesBase)) }

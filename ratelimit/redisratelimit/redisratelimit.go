@@ -126,8 +126,11 @@ type processor interface {
 	Process(ctx context.Context, cmd redis.Cmder) error
 }
 
-// scriptHash is the script's SHA1, boxed once.
-var scriptHash any = gcraScript.Hash()
+// The scripts' SHA1s, boxed once.
+var (
+	gcraHash   any = gcraScript.Hash()
+	atMostHash any = atMostScript.Hash()
+)
 
 // oneArg is the boxed n of the usual case.
 var oneArg any = "1"
@@ -194,7 +197,7 @@ func (l *Limiter) AllowN(ctx context.Context, key string, n int) (ratelimit.Deci
 		return ratelimit.Decision{RetryAfter: ratelimit.InfDuration, Limit: l.limit}, nil
 	}
 	l.calls.Add(1)
-	reply, err := l.run(ctx, l.prefix+key, n)
+	reply, err := l.eval(ctx, gcraScript, gcraHash, l.prefix+key, n).Int64()
 	if err != nil {
 		return ratelimit.Decision{}, l.failed(ctx, "allow", key, err)
 	}
@@ -233,7 +236,7 @@ func (l *Limiter) AllowAtMost(ctx context.Context, key string, n int) (admitted 
 		return 0, ratelimit.Decision{RetryAfter: ratelimit.InfDuration, Limit: l.limit}, nil
 	}
 	l.calls.Add(1)
-	reply, err := atMostScript.Run(ctx, l.rdb, []string{l.prefix + key}, l.ivArg, l.bArg, min(n, l.limit.Burst)).Int64Slice()
+	reply, err := l.eval(ctx, atMostScript, atMostHash, l.prefix+key, min(n, l.limit.Burst)).Int64Slice()
 	if err == nil && len(reply) != 2 {
 		err = fmt.Errorf("script replied %v; want [admitted debt]", reply)
 	}
@@ -262,29 +265,23 @@ func (l *Limiter) failed(ctx context.Context, op, key string, err error) error {
 	return fmt.Errorf("redisratelimit: %s %q: %w", op, key, err)
 }
 
-// run runs the script on rkey in one round trip (two the first time a
-// server sees it) and returns its reply.
-func (l *Limiter) run(ctx context.Context, rkey string, n int) (int64, error) {
+// eval runs script sc, whose boxed SHA1 is hash, on rkey with the
+// Limiter's interval and burst and n, in one round trip (two the first time
+// a server sees the script), and returns its command, reply or error.
+func (l *Limiter) eval(ctx context.Context, sc *redis.Script, hash any, rkey string, n int) *redis.Cmd {
 	nArg := oneArg
 	if n != 1 {
 		nArg = strconv.Itoa(n)
 	}
-	if l.proc != nil {
-		cmd := redis.NewCmd(ctx, "evalsha", scriptHash, 1, rkey, l.ivArg, l.bArg, nArg)
-		cmd.SetFirstKeyPos(3)
-		err := l.proc.Process(ctx, cmd)
-		if err == nil {
-			return cmd.Int64()
-		}
-		if !strings.HasPrefix(err.Error(), "NOSCRIPT") {
-			return 0, err
-		}
-	}
-	keys := []string{rkey}
 	if l.proc == nil {
-		return gcraScript.Run(ctx, l.rdb, keys, l.ivArg, l.bArg, nArg).Int64()
+		return sc.Run(ctx, l.rdb, []string{rkey}, l.ivArg, l.bArg, nArg)
 	}
-	return gcraScript.Eval(ctx, l.rdb, keys, l.ivArg, l.bArg, nArg).Int64()
+	cmd := redis.NewCmd(ctx, "evalsha", hash, 1, rkey, l.ivArg, l.bArg, nArg)
+	cmd.SetFirstKeyPos(3)
+	if err := l.proc.Process(ctx, cmd); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		return sc.Eval(ctx, l.rdb, []string{rkey}, l.ivArg, l.bArg, nArg)
+	}
+	return cmd
 }
 
 // decision returns the Decision on n events that the script's reply r
