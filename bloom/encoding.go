@@ -83,16 +83,23 @@ func parseHeader(h []byte) (g Geometry, n uint64, p float64, err error) {
 // Versions 1 and 2, which placed a key's bits otherwise within its block, are
 // refused with ErrFormat.
 func (f *Filter) MarshalBinary() ([]byte, error) {
-	buf := make([]byte, headerSize+8*len(f.words)+sumSize)
-	h := f.header()
-	copy(buf, h[:])
-	for i := range f.words {
-		binary.LittleEndian.PutUint64(buf[headerSize+8*i:], atomic.LoadUint64(&f.words[i]))
-	}
-	end := len(buf) - sumSize
-	binary.LittleEndian.PutUint64(buf[end:], xxhash.Sum64(buf[:end]))
-	return buf, nil
+	return f.AppendBinary(make([]byte, 0, f.encodedSize()))
 }
+
+// AppendBinary appends the encoding of MarshalBinary to b and returns the
+// result. It implements encoding.BinaryAppender. Its error is always nil.
+func (f *Filter) AppendBinary(b []byte) ([]byte, error) {
+	start := len(b)
+	h := f.header()
+	b = append(b, h[:]...)
+	for i := range f.words {
+		b = binary.LittleEndian.AppendUint64(b, atomic.LoadUint64(&f.words[i]))
+	}
+	return binary.LittleEndian.AppendUint64(b, xxhash.Sum64(b[start:])), nil
+}
+
+// encodedSize returns the length of f's encoding.
+func (f *Filter) encodedSize() int { return headerSize + 8*len(f.words) + sumSize }
 
 // UnmarshalBinary replaces f with the filter encoded in data by MarshalBinary
 // or WriteTo. Input that is truncated, damaged or has trailing bytes gives an

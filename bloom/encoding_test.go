@@ -343,3 +343,12 @@ func FuzzUnmarshalText(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendBinary(t *testing.T) {
+	f := goldenFilter()
+	want, _ := f.MarshalBinary()
+	got, err := f.AppendBinary([]byte("prefix"))
+	if err != nil || string(got[:6]) != "prefix" || !bytes.Equal(got[6:], want) {
+		t.Errorf("AppendBinary(prefix) = %q..., %v; want prefix and then MarshalBinary's bytes", got[:min(len(got), 10)], err)
+	}
+}

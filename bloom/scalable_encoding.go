@@ -50,11 +50,9 @@ const maxGrowth = 16
 //	end-8   8     xxhash64 (seed 0) of every byte before it
 func (s *Scalable) MarshalBinary() ([]byte, error) {
 	st := *s.stages.Load()
-	filters := make([][]byte, len(st))
 	size := scalableHeaderSize + sumSize
 	for i := range st {
-		filters[i], _ = st[i].f.MarshalBinary()
-		size += stageHeaderSize + len(filters[i])
+		size += stageHeaderSize + st[i].f.encodedSize()
 	}
 	buf := make([]byte, scalableHeaderSize, size)
 	copy(buf, scalableMagic)
@@ -67,8 +65,8 @@ func (s *Scalable) MarshalBinary() ([]byte, error) {
 	for i := range st {
 		buf = binary.LittleEndian.AppendUint64(buf, uint64(st[i].count.Load()))
 		buf = binary.LittleEndian.AppendUint64(buf, uint64(st[i].cap))
-		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(filters[i])))
-		buf = append(buf, filters[i]...)
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(st[i].f.encodedSize()))
+		buf, _ = st[i].f.AppendBinary(buf)
 	}
 	return binary.LittleEndian.AppendUint64(buf, xxhash.Sum64(buf)), nil
 }
